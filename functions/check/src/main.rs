@@ -1,0 +1,16 @@
+//! Lambda function for `POST /password-reset/check` (API Gateway HTTP API, payload v2).
+
+use lambda_http::{Error, run, service_fn, tracing};
+use shared::config::Config;
+use shared::http::lambda::handle_event;
+use shared::service::Operation;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let service = shared::wiring::aws_service(Config::from_env()?).await;
+    run(service_fn(|event| {
+        handle_event(&service, Operation::Check, event)
+    }))
+    .await
+}

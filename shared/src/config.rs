@@ -1,0 +1,352 @@
+//! Typed settings, read once from the environment at init. Every variable has a default
+//! (except the token key on Lambda) and is listed in [`VARIABLES`], which the docs tests hold
+//! against README.md and template.yaml.
+
+use std::time::Duration;
+
+use crate::domain::{AllowedOrigins, CallbackUrl, EmailAddress, TokenKey};
+
+/// Every environment variable the service reads.
+pub const VARIABLES: &[&str] = &[
+    "TOKEN_HMAC_KEY",
+    "TOKEN_TTL_SECONDS",
+    "MAX_CONCURRENT_REQUESTS",
+    "ALLOWED_CALLBACK_ORIGINS",
+    "DEFAULT_CALLBACK_URL",
+    "APP_NAME",
+    "NOTIFY_PASSWORD_CHANGED",
+    "RESET_TABLE_NAME",
+    "USERS_TABLE_NAME",
+    "USERS_KEY_ATTRIBUTE",
+    "USERS_EMAIL_ATTRIBUTE",
+    "USERS_EMAIL_INDEX",
+    "USERS_PASSWORD_ATTRIBUTE",
+    "USERS_PASSWORD_CHANGED_ATTRIBUTE",
+    "MAIL_FROM",
+    "SES_CONFIGURATION_SET",
+    "SERVER_KEY_SHA256",
+    "RATE_LIMIT_REQUEST",
+    "RATE_LIMIT_CHECK",
+    "RATE_LIMIT_CONSUME",
+    "MIN_REQUEST_RESPONSE_MS",
+];
+
+/// Where the settings are for: Lambda insists on explicit secrets; the local API invents
+/// development defaults so it runs with no configuration at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// A deployed function: `TOKEN_HMAC_KEY` is required.
+    Lambda,
+    /// The local API on `port`: random token key, callbacks to itself.
+    Local {
+        /// Port the local API listens on, for its own callback URL.
+        port: u16,
+    },
+}
+
+/// A setting was missing or malformed. Names the variable; never echoes a secret's value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The users table as configured: the app's, we only read it and write two attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersTable {
+    /// Table name.
+    pub table: String,
+    /// Partition key attribute; its value is the user id.
+    pub key_attribute: String,
+    /// Attribute holding the account's address.
+    pub email_attribute: String,
+    /// GSI on the email attribute; `None` when the key attribute is the email itself.
+    pub email_index: Option<String>,
+    /// Attribute the argon2id PHC string is written to.
+    pub password_attribute: String,
+    /// Attribute the change time (epoch seconds) is written to.
+    pub password_changed_attribute: String,
+}
+
+/// A fixed-window limit: `max` hits per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Hits allowed per window; 0 turns the limit off.
+    pub max: u32,
+    /// Window length.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let (max, secs) = raw
+            .split_once('/')
+            .ok_or_else(|| "expected MAX/SECONDS, e.g. 20/600".to_owned())?;
+        let max: u32 = max
+            .trim()
+            .parse()
+            .map_err(|_| "MAX must be a number".to_owned())?;
+        let secs: u64 = secs
+            .trim()
+            .parse()
+            .map_err(|_| "SECONDS must be a number".to_owned())?;
+        if !(1..=86_400).contains(&secs) {
+            return Err("SECONDS must be between 1 and 86400".into());
+        }
+        Ok(Self {
+            max,
+            window: Duration::from_secs(secs),
+        })
+    }
+}
+
+/// Per-route IP limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `POST /password-reset/request`.
+    pub request: RateLimit,
+    /// `POST /password-reset/check`.
+    pub check: RateLimit,
+    /// `POST /password-reset/consume`.
+    pub consume: RateLimit,
+}
+
+/// All settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HMAC key for codes, email keys and IP keys.
+    pub token_key: TokenKey,
+    /// How long a code (and its slot) lives.
+    pub token_ttl: Duration,
+    /// Unexpired codes allowed per normalized email.
+    pub max_concurrent: u32,
+    /// Origins a reset link may point at.
+    pub allowed_origins: AllowedOrigins,
+    /// Callback used when the request names none.
+    pub default_callback: Option<CallbackUrl>,
+    /// Product name shown in mails.
+    pub app_name: String,
+    /// Send "your password was changed" after a consume.
+    pub notify_password_changed: bool,
+    /// The reset table.
+    pub reset_table: String,
+    /// The app's users table.
+    pub users: UsersTable,
+    /// SES sender identity.
+    pub mail_from: EmailAddress,
+    /// SES configuration set, if any.
+    pub ses_configuration_set: Option<String>,
+    /// SHA-256 of the server key; `None` disables server callers.
+    pub server_key_sha256: Option<[u8; 32]>,
+    /// Per-IP limits.
+    pub rate_limits: RateLimits,
+    /// Public `request` answers no sooner than this after it started.
+    pub min_request_response: Duration,
+}
+
+impl Config {
+    /// Reads the process environment for a Lambda function.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(Profile::Lambda, |k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
+    /// as unset.
+    pub fn from_lookup(
+        profile: Profile,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let err = |var: &'static str, reason: String| ConfigError { var, reason };
+
+        let token_key = match (get("TOKEN_HMAC_KEY"), profile) {
+            (Some(k), _) => TokenKey::new(&k).map_err(|e| err("TOKEN_HMAC_KEY", e.to_string()))?,
+            (None, Profile::Local { .. }) => TokenKey::random(),
+            (None, Profile::Lambda) => {
+                return Err(err("TOKEN_HMAC_KEY", "is required".into()));
+            }
+        };
+        let number = |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            let v = match get(var) {
+                None => default,
+                Some(s) => s
+                    .parse::<u64>()
+                    .map_err(|_| err(var, "must be a whole number".into()))?,
+            };
+            if range.contains(&v) {
+                Ok(v)
+            } else {
+                Err(err(
+                    var,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ))
+            }
+        };
+        let flag = |var: &'static str, default: bool| match get(var).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            Some(_) => Err(err(var, "must be true or false".into())),
+        };
+        let text = |var: &str, default: &str| get(var).unwrap_or_else(|| default.to_owned());
+        let limit = |var: &'static str, default: &str| {
+            RateLimit::parse(&text(var, default)).map_err(|r| err(var, r))
+        };
+
+        let local_origins = |port: u16| format!("http://127.0.0.1:{port},http://localhost:{port}");
+        let origins_raw = match (get("ALLOWED_CALLBACK_ORIGINS"), profile) {
+            (Some(v), _) => v,
+            (None, Profile::Local { port }) => local_origins(port),
+            (None, Profile::Lambda) => String::new(),
+        };
+        let allowed_origins =
+            AllowedOrigins::parse(&origins_raw).map_err(|r| err("ALLOWED_CALLBACK_ORIGINS", r))?;
+        let default_callback_raw = match (get("DEFAULT_CALLBACK_URL"), profile) {
+            (Some(v), _) => Some(v),
+            (None, Profile::Local { port }) => Some(format!("http://127.0.0.1:{port}/reset")),
+            (None, Profile::Lambda) => None,
+        };
+        let default_callback = default_callback_raw
+            .map(|raw| {
+                CallbackUrl::parse(&raw, &allowed_origins).map_err(|e| {
+                    err(
+                        "DEFAULT_CALLBACK_URL",
+                        format!("{e} (must be on ALLOWED_CALLBACK_ORIGINS)"),
+                    )
+                })
+            })
+            .transpose()?;
+        let server_key_sha256 = get("SERVER_KEY_SHA256")
+            .map(|hex| {
+                parse_sha256_hex(&hex)
+                    .ok_or_else(|| err("SERVER_KEY_SHA256", "must be 64 hex characters".into()))
+            })
+            .transpose()?;
+        let mail_from = EmailAddress::parse(&text("MAIL_FROM", "no-reply@example.com"))
+            .map_err(|e| err("MAIL_FROM", e.to_string()))?;
+        let key_attribute = text("USERS_KEY_ATTRIBUTE", "id");
+        let email_attribute = text("USERS_EMAIL_ATTRIBUTE", "email");
+        let email_index = match get("USERS_EMAIL_INDEX").as_deref() {
+            Some("-" | "none") => None,
+            Some(name) => Some(name.to_owned()),
+            None if key_attribute == email_attribute => None,
+            None => Some("email-index".to_owned()),
+        };
+
+        Ok(Self {
+            token_key,
+            token_ttl: Duration::from_secs(number("TOKEN_TTL_SECONDS", 3600, 60..=86_400)?),
+            max_concurrent: number("MAX_CONCURRENT_REQUESTS", 3, 1..=10)? as u32,
+            allowed_origins,
+            default_callback,
+            app_name: text("APP_NAME", "Example App"),
+            notify_password_changed: flag("NOTIFY_PASSWORD_CHANGED", true)?,
+            reset_table: text("RESET_TABLE_NAME", "password-reset"),
+            users: UsersTable {
+                table: text("USERS_TABLE_NAME", "users"),
+                key_attribute,
+                email_attribute,
+                email_index,
+                password_attribute: text("USERS_PASSWORD_ATTRIBUTE", "password_hash"),
+                password_changed_attribute: text(
+                    "USERS_PASSWORD_CHANGED_ATTRIBUTE",
+                    "password_changed_at",
+                ),
+            },
+            mail_from,
+            ses_configuration_set: get("SES_CONFIGURATION_SET"),
+            server_key_sha256,
+            rate_limits: RateLimits {
+                request: limit("RATE_LIMIT_REQUEST", "20/600")?,
+                check: limit("RATE_LIMIT_CHECK", "60/600")?,
+                consume: limit("RATE_LIMIT_CONSUME", "60/600")?,
+            },
+            min_request_response: Duration::from_millis(number(
+                "MIN_REQUEST_RESPONSE_MS",
+                400,
+                0..=10_000,
+            )?),
+        })
+    }
+}
+
+fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(profile: Profile, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(profile, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn lambda_requires_a_token_key_and_never_echoes_it() {
+        let e = cfg(Profile::Lambda, &[]).unwrap_err();
+        assert_eq!(e.var, "TOKEN_HMAC_KEY");
+        let e = cfg(Profile::Lambda, &[("TOKEN_HMAC_KEY", "tiny-secret")]).unwrap_err();
+        assert!(!e.to_string().contains("tiny-secret"));
+    }
+
+    #[test]
+    fn local_profile_runs_with_no_configuration() {
+        let c = cfg(Profile::Local { port: 3000 }, &[]).unwrap();
+        assert_eq!(c.max_concurrent, 3);
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            c.default_callback.unwrap().as_url().as_str(),
+            "http://127.0.0.1:3000/reset"
+        );
+        assert_eq!(c.users.email_index.as_deref(), Some("email-index"));
+    }
+
+    #[test]
+    fn malformed_settings_name_their_variable() {
+        let key = ("TOKEN_HMAC_KEY", "0123456789abcdef0123456789abcdef");
+        for (var, value) in [
+            ("TOKEN_TTL_SECONDS", "ten"),
+            ("TOKEN_TTL_SECONDS", "5"),
+            ("MAX_CONCURRENT_REQUESTS", "0"),
+            ("ALLOWED_CALLBACK_ORIGINS", "http://example.com"),
+            ("NOTIFY_PASSWORD_CHANGED", "maybe"),
+            ("SERVER_KEY_SHA256", "abc"),
+            ("RATE_LIMIT_REQUEST", "20"),
+            ("MIN_REQUEST_RESPONSE_MS", "-1"),
+            ("MAIL_FROM", "not-an-address"),
+        ] {
+            let e = cfg(Profile::Lambda, &[key, (var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{value}");
+        }
+        let e = cfg(
+            Profile::Lambda,
+            &[
+                key,
+                ("ALLOWED_CALLBACK_ORIGINS", "https://app.example.com"),
+                ("DEFAULT_CALLBACK_URL", "https://other.example.com/reset"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.var, "DEFAULT_CALLBACK_URL");
+    }
+}

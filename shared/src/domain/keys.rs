@@ -1,0 +1,150 @@
+//! Keyed hashes: what the store holds instead of codes, addresses and IPs.
+//!
+//! Everything is `HMAC-SHA256(token_key, label || 0 || value)` in lowercase hex. The label
+//! separates the uses, so a code hash can never collide with an email key. Without the token
+//! key a dump of the table yields nothing that can be replayed as a code or reversed into an
+//! address by brute force over known emails.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::net::IpAddr;
+use zeroize::Zeroizing;
+
+use super::{EmailAddress, ResetCode};
+
+/// Why a configured token key was refused. Never carries the key.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenKeyError {
+    /// Shorter than 32 bytes: less than the 256 bits of the codes it protects.
+    #[error("the token key must be at least 32 bytes long")]
+    TooShort,
+}
+
+/// The server secret under which codes, emails and IPs are hashed. Redacted in `Debug`,
+/// zeroed on drop.
+#[derive(Clone)]
+pub struct TokenKey(Zeroizing<Vec<u8>>);
+
+impl TokenKey {
+    /// Uses the secret's bytes as the HMAC key (Secrets Manager generates a random string).
+    pub fn new(secret: &str) -> Result<Self, TokenKeyError> {
+        if secret.len() < 32 {
+            return Err(TokenKeyError::TooShort);
+        }
+        Ok(Self(Zeroizing::new(secret.as_bytes().to_vec())))
+    }
+
+    /// A random key for a development server that was given none.
+    pub fn random() -> Self {
+        let code = ResetCode::generate();
+        Self(Zeroizing::new(code.expose().as_bytes().to_vec()))
+    }
+
+    fn mac(&self, label: &str, value: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(value);
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// What the store keeps for a code.
+    pub fn code_hash(&self, code: &ResetCode) -> TokenHash {
+        TokenHash(self.mac("code", code.expose().as_bytes()))
+    }
+
+    /// The slot owner for an address: its normalized form, keyed.
+    pub fn email_key(&self, email: &EmailAddress) -> EmailKey {
+        EmailKey(self.mac("email", email.normalized().as_bytes()))
+    }
+
+    /// The rate-limit identity of a client address.
+    pub fn ip_key(&self, ip: IpAddr) -> IpKey {
+        IpKey(self.mac("ip", ip.to_string().as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+macro_rules! hash_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The 64 hex characters as stored.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Rebuilds a value read back from the store.
+            pub fn from_stored(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+        }
+    };
+}
+
+hash_newtype!(
+    /// HMAC of a reset code: the token's key in the store. Useless as a credential.
+    TokenHash
+);
+hash_newtype!(
+    /// HMAC of a normalized email: owner of the per-email slots, for known and unknown
+    /// addresses alike.
+    EmailKey
+);
+hash_newtype!(
+    /// HMAC of a client IP: owner of the per-IP rate windows.
+    IpKey
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_refused_without_echoing_them() {
+        let err = TokenKey::new("short-secret").unwrap_err();
+        assert!(!err.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn hashes_depend_on_the_key_and_separate_their_uses() {
+        let k1 = TokenKey::new(&"k".repeat(32)).unwrap();
+        let k2 = TokenKey::new(&"j".repeat(32)).unwrap();
+        let code = ResetCode::generate();
+        assert_ne!(k1.code_hash(&code), k2.code_hash(&code));
+        assert_eq!(k1.code_hash(&code), k1.code_hash(&code));
+        assert_eq!(k1.code_hash(&code).as_str().len(), 64);
+        assert!(!k1.code_hash(&code).as_str().contains(code.expose()));
+
+        let a = EmailAddress::parse("Ada@Example.com").unwrap();
+        let b = EmailAddress::parse("ada@example.COM").unwrap();
+        assert_eq!(k1.email_key(&a), k1.email_key(&b));
+        assert_ne!(
+            k1.email_key(&a).as_str(),
+            k1.mac("code", b"ada@example.com")
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let k = TokenKey::new("super-secret-token-key-0123456789abcdef").unwrap();
+        assert_eq!(format!("{k:?}"), "TokenKey(<redacted>)");
+    }
+}

@@ -1,0 +1,258 @@
+//! Request bodies -> commands. Every field is checked here, all problems are collected into
+//! one `field_errors` map, and nothing reaches a use case until the whole body is valid.
+
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, FieldErrors};
+use crate::config::Config;
+use crate::domain::{
+    CallbackUrl, EmailAddress, Locale, NewPassword, ResetCode, UrlTemplate, UserId,
+};
+use crate::service::{Caller, ConsumeReset, LinkTarget, RequestReset, Target};
+
+/// Fields only a server caller may send to `request`.
+pub const SERVER_ONLY_FIELDS: &[&str] = &[
+    "user_id",
+    "url_template",
+    "return_code",
+    "send_email",
+    "max_concurrent_requests",
+];
+
+/// A JSON object being taken apart field by field, collecting errors.
+struct Fields {
+    obj: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl Fields {
+    /// Refuses unknown fields, naming each.
+    fn new(obj: Map<String, Value>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let unknown: FieldErrors = obj
+            .keys()
+            .filter(|k| !allowed.contains(&k.as_str()))
+            .map(|k| (truncate(k), "is not a known field".to_owned()))
+            .collect();
+        if unknown.is_empty() {
+            Ok(Self {
+                obj,
+                errors: FieldErrors::new(),
+            })
+        } else {
+            Err(ApiError::Validation(unknown))
+        }
+    }
+
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_owned())
+            .or_insert(message.into());
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.obj.get(field).is_some_and(|v| !v.is_null())
+    }
+
+    /// An optional string; `null` counts as absent.
+    fn opt_str(&mut self, field: &str) -> Option<String> {
+        match self.obj.remove(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                self.fail(field, "must be a string");
+                None
+            }
+        }
+    }
+
+    fn req_str(&mut self, field: &str) -> Option<String> {
+        let present = self.has(field);
+        let v = self.opt_str(field);
+        if !present {
+            self.fail(field, "is required");
+        }
+        v
+    }
+
+    fn opt_bool(&mut self, field: &str) -> Option<bool> {
+        match self.obj.remove(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(b),
+            Some(_) => {
+                self.fail(field, "must be true or false");
+                None
+            }
+        }
+    }
+
+    fn opt_u32(&mut self, field: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+        match self.obj.remove(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(v) if range.contains(&v) => Some(v),
+                _ => {
+                    self.fail(
+                        field,
+                        format!(
+                            "must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                self.fail(field, "must be a number");
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
+        if self.errors.is_empty() {
+            Ok(value())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+/// Field names come from the caller: keep error bodies small.
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// `POST /password-reset/request`.
+pub fn request_command(
+    obj: Map<String, Value>,
+    caller: Caller,
+    config: &Config,
+    accept_language: Option<&str>,
+) -> Result<RequestReset, ApiError> {
+    let mut allowed = vec!["email", "callback_url", "locale"];
+    allowed.extend_from_slice(SERVER_ONLY_FIELDS);
+    let mut f = Fields::new(obj, &allowed)?;
+    if caller == Caller::Public {
+        let forbidden: FieldErrors = SERVER_ONLY_FIELDS
+            .iter()
+            .filter(|k| f.obj.contains_key(**k))
+            .map(|k| {
+                (
+                    (*k).to_owned(),
+                    "only server callers may set this field".to_owned(),
+                )
+            })
+            .collect();
+        if !forbidden.is_empty() {
+            return Err(ApiError::Forbidden(forbidden));
+        }
+    }
+
+    let email = f.opt_str("email");
+    let user_id = f.opt_str("user_id");
+    let target = match (email, user_id) {
+        (Some(e), None) => EmailAddress::parse(&e)
+            .map(Target::Email)
+            .map_err(|err| f.fail("email", err.to_string()))
+            .ok(),
+        (None, Some(id)) => UserId::parse(&id)
+            .map(Target::UserId)
+            .map_err(|err| f.fail("user_id", err))
+            .ok(),
+        (Some(_), Some(_)) => {
+            f.fail("user_id", "send either email or user_id, not both");
+            None
+        }
+        (None, None) => {
+            if !f.errors.contains_key("email") {
+                f.fail("email", "is required");
+            }
+            None
+        }
+    };
+
+    let callback = f.opt_str("callback_url");
+    let template = f.opt_str("url_template");
+    let origins = &config.allowed_origins;
+    let link = match (callback, template) {
+        (Some(cb), None) => CallbackUrl::parse(&cb, origins)
+            .map(LinkTarget::Callback)
+            .map_err(|e| f.fail("callback_url", e.to_string()))
+            .ok(),
+        (None, Some(t)) => UrlTemplate::parse(&t, origins)
+            .map(LinkTarget::Template)
+            .map_err(|e| f.fail("url_template", e.to_string()))
+            .ok(),
+        (Some(_), Some(_)) => {
+            f.fail(
+                "url_template",
+                "send either callback_url or url_template, not both",
+            );
+            None
+        }
+        (None, None) => match &config.default_callback {
+            Some(cb) => Some(LinkTarget::Callback(cb.clone())),
+            None => {
+                f.fail(
+                    "callback_url",
+                    "is required (no default callback is configured)",
+                );
+                None
+            }
+        },
+    };
+
+    let locale = f.opt_str("locale");
+    if let Some(l) = &locale
+        && !Locale::is_well_formed(l)
+    {
+        f.fail("locale", "must be a language tag such as en or de-CH");
+    }
+    let return_code = f.opt_bool("return_code").unwrap_or(false);
+    let send_email = f.opt_bool("send_email").unwrap_or(true);
+    if !send_email && !return_code {
+        f.fail(
+            "send_email",
+            "send_email: false needs return_code: true, or the code is lost",
+        );
+    }
+    let max_concurrent = f.opt_u32("max_concurrent_requests", 1..=config.max_concurrent);
+
+    f.finish(|| RequestReset {
+        caller,
+        target: target.expect("no field errors means a target"),
+        link: link.expect("no field errors means a link"),
+        locale: Locale::negotiate(locale.as_deref(), accept_language),
+        return_code,
+        send_email,
+        max_concurrent,
+    })
+}
+
+/// `POST /password-reset/check`: `None` for a string that cannot be a code.
+pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiError> {
+    let mut f = Fields::new(obj, &["code"])?;
+    let code = f.req_str("code");
+    f.finish(|| code.as_deref().and_then(ResetCode::parse))
+}
+
+/// `POST /password-reset/consume`. The password is judged before the code is even parsed.
+pub fn consume_command(
+    obj: Map<String, Value>,
+    accept_language: Option<&str>,
+) -> Result<ConsumeReset, ApiError> {
+    let mut f = Fields::new(obj, &["code", "password"])?;
+    let code = f.req_str("code");
+    let raw_password = f.req_str("password").map(zeroize::Zeroizing::new);
+    let password = raw_password.as_ref().and_then(|p| {
+        NewPassword::parse(p)
+            .map_err(|e| f.fail("password", e.to_string()))
+            .ok()
+    });
+    f.finish(|| ConsumeReset {
+        code: code.as_deref().and_then(ResetCode::parse),
+        password: password.expect("no field errors means a password"),
+        locale: Locale::negotiate(None, accept_language),
+    })
+}

@@ -1,0 +1,208 @@
+//! [`ApiError`]: the one place that decides an error's status, code and body.
+
+use std::collections::BTreeMap;
+
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+/// Field name -> message, for `field_errors` (and `issues`).
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Every error the API answers. Each variant's doc names its status and `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `MALFORMED_JSON`: the body does not parse as JSON.
+    #[error("The request body is not valid JSON.")]
+    MalformedJson,
+    /// 400 `INVALID_BODY`: the body is JSON but not an object.
+    #[error("The request body must be a JSON object.")]
+    NotAnObject,
+    /// 400 `VALIDATION_FAILED`: one message per offending field.
+    #[error("The request has invalid fields.")]
+    Validation(FieldErrors),
+    /// 400 `INVALID_CODE`: unknown, used, revoked, expired or malformed code.
+    #[error("This reset code is invalid or has expired. Ask for a new one.")]
+    InvalidCode,
+    /// 401 `UNAUTHORIZED`: an `Authorization` header that is not the server key.
+    #[error("The server key is missing or wrong.")]
+    Unauthorized,
+    /// 403 `FORBIDDEN`: a public caller used server-only fields (named).
+    #[error("These fields are only for server callers.")]
+    Forbidden(FieldErrors),
+    /// 404 `NOT_FOUND`: no such user (server callers) or no such route.
+    #[error("Not found.")]
+    NotFound,
+    /// 405 `METHOD_NOT_ALLOWED`: only POST is served.
+    #[error("Only POST is allowed here.")]
+    MethodNotAllowed,
+    /// 413 `PAYLOAD_TOO_LARGE`: over [`super::MAX_BODY_BYTES`].
+    #[error("The request body is too large (16 KiB at most).")]
+    PayloadTooLarge,
+    /// 415 `UNSUPPORTED_MEDIA_TYPE`: content-type missing or not JSON.
+    #[error("The request body must be sent as application/json.")]
+    UnsupportedMediaType,
+    /// 429 `TOO_MANY_REQUESTS`, with `Retry-After`.
+    #[error("Too many requests. Try again later.")]
+    TooManyRequests {
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// 502 `EMAIL_DELIVERY_FAILED` (server callers only).
+    #[error("The email could not be sent.")]
+    EmailDeliveryFailed,
+    /// 503 `SERVICE_UNAVAILABLE`, with `Retry-After`: the store is throttled or unreachable.
+    #[error("The service is temporarily unavailable. Try again later.")]
+    ServiceUnavailable {
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// 500 `INTERNAL_ERROR`: says nothing more; the cause is logged.
+    #[error("Something went wrong on our side.")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct Issue<'a> {
+    path: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field_errors: Option<&'a FieldErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issues: Option<Vec<Issue<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A single-field validation error.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Self::Validation(FieldErrors::from([(name.to_owned(), message.into())]))
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson | Self::NotAnObject | Self::Validation(_) | Self::InvalidCode => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::EmailDeliveryFailed => StatusCode::BAD_GATEWAY,
+            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson => "MALFORMED_JSON",
+            Self::NotAnObject => "INVALID_BODY",
+            Self::Validation(_) => "VALIDATION_FAILED",
+            Self::InvalidCode => "INVALID_CODE",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            Self::EmailDeliveryFailed => "EMAIL_DELIVERY_FAILED",
+            Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
+            Self::Internal => "INTERNAL_ERROR",
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } | Self::ServiceUnavailable { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
+    /// The response: status, JSON body, and `Retry-After` / `Allow` where they apply.
+    pub fn into_response(self) -> http::Response<String> {
+        let fields = match &self {
+            Self::Validation(f) | Self::Forbidden(f) => Some(f),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.to_string(),
+            code: self.code(),
+            field_errors: fields,
+            issues: fields.map(|f| {
+                f.iter()
+                    .map(|(path, message)| Issue { path, message })
+                    .collect()
+            }),
+            retry_after: self.retry_after(),
+        };
+        let json = serde_json::to_string(&body).unwrap_or_else(|_| {
+            r#"{"error":"Something went wrong on our side.","code":"INTERNAL_ERROR"}"#.to_owned()
+        });
+        let mut response = super::json_response(self.status(), json);
+        let headers = response.headers_mut();
+        if let Some(secs) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if matches!(self, Self::MethodNotAllowed) {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::InvalidCode => Self::InvalidCode,
+            ServiceError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
+            ServiceError::UserNotFound => Self::NotFound,
+            ServiceError::EmailDeliveryFailed(cause) => {
+                tracing::error!(error = %cause, "email delivery failed");
+                Self::EmailDeliveryFailed
+            }
+            ServiceError::Store(StoreError::Unavailable {
+                retry_after,
+                source,
+            }) => {
+                tracing::error!(error = %source, "store unavailable");
+                Self::ServiceUnavailable {
+                    retry_after: retry_after.as_secs().max(1),
+                }
+            }
+            other => {
+                tracing::error!(error = %error_chain(&other), "internal error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// `error: cause: cause ...`, for logs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    s
+}

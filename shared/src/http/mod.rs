@@ -1,0 +1,186 @@
+//! The HTTP edge shared by the Lambda functions and the local API: checks method, server key,
+//! size and content type, turns the body into a command, runs the use case and renders the
+//! answer. Errors are rendered by [`ApiError`] alone.
+
+mod body;
+mod error;
+pub mod lambda;
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub use body::SERVER_ONLY_FIELDS;
+pub use error::{ApiError, FieldErrors, error_chain};
+
+use crate::config::Config;
+use crate::service::{Caller, CheckOutcome, Operation, ResetService, ServiceError, rfc3339};
+
+/// Largest body accepted: a reset request is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The public reply to every accepted `request`, whether or not the account exists.
+pub const REQUEST_ACCEPTED_MESSAGE: &str =
+    "If an account exists for this address, a link to reset its password is on its way.";
+
+/// What the edge needs of an HTTP request, whoever delivered it.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Headers (names lowercase).
+    pub headers: HeaderMap,
+    /// Raw body, already base64-decoded if the event said so.
+    pub body: Bytes,
+    /// The client address as seen by API Gateway (or the local socket), never from a header.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The routes, by path.
+pub fn route(path: &str) -> Option<Operation> {
+    match path.trim_end_matches('/') {
+        "/password-reset/request" => Some(Operation::Request),
+        "/password-reset/check" => Some(Operation::Check),
+        "/password-reset/consume" => Some(Operation::Consume),
+        _ => None,
+    }
+}
+
+/// Answers one API call. Never fails: every problem is a JSON error response.
+pub async fn handle(
+    service: &ResetService,
+    op: Operation,
+    req: ApiRequest,
+) -> http::Response<String> {
+    match dispatch(service, op, &req).await {
+        Ok(body) => json_response(StatusCode::OK, body.to_string()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(
+    service: &ResetService,
+    op: Operation,
+    req: &ApiRequest,
+) -> Result<Value, ApiError> {
+    if req.method != Method::POST {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let caller = authenticate(service.config(), &req.headers)?;
+    let obj = json_object(req)?;
+    let accept_language = req
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    match op {
+        Operation::Request => {
+            let cmd = body::request_command(obj, caller, service.config(), accept_language)?;
+            admit(service, caller, op, req).await?;
+            let return_code = cmd.return_code;
+            let issued = service.request(cmd).await?;
+            let mut reply = json!({"ok": true, "message": REQUEST_ACCEPTED_MESSAGE});
+            if let (Some(issued), true) = (issued, return_code) {
+                reply["code"] = issued.code.expose().into();
+                reply["expires_at"] = rfc3339(issued.expires_at).into();
+                reply["user_id"] = issued.user_id.as_str().into();
+            }
+            Ok(reply)
+        }
+        Operation::Check => {
+            let code = body::check_command(obj)?;
+            admit(service, caller, op, req).await?;
+            Ok(match service.check(code).await? {
+                CheckOutcome::Valid { expires_at } => {
+                    json!({"is_valid": true, "expires_at": rfc3339(expires_at)})
+                }
+                CheckOutcome::Invalid => json!({"is_valid": false}),
+            })
+        }
+        Operation::Consume => {
+            let cmd = body::consume_command(obj, accept_language)?;
+            admit(service, caller, op, req).await?;
+            service.consume(cmd).await?;
+            Ok(json!({"ok": true}))
+        }
+    }
+}
+
+/// The IP limit counts only well-formed calls (bad input changes nothing) and never the app's
+/// own backend, which calls from a handful of addresses.
+async fn admit(
+    service: &ResetService,
+    caller: Caller,
+    op: Operation,
+    req: &ApiRequest,
+) -> Result<(), ServiceError> {
+    match caller {
+        Caller::Public => service.admit(op, req.client_ip).await,
+        Caller::Server => Ok(()),
+    }
+}
+
+/// No `Authorization` header: a public caller. `Bearer <key>` whose SHA-256 equals
+/// `SERVER_KEY_SHA256` (compared in constant time): a server caller. Anything else: 401.
+fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller::Public);
+    };
+    let expected = config.server_key_sha256.ok_or(ApiError::Unauthorized)?;
+    let key = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let digest = Sha256::digest(key.as_bytes());
+    if bool::from(digest.as_slice().ct_eq(&expected)) {
+        Ok(Caller::Server)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+fn json_object(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let is_json = req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(ApiError::NotAnObject),
+        Err(_) => Err(ApiError::MalformedJson),
+    }
+}
+
+/// A JSON response with the headers every answer carries.
+pub fn json_response(status: StatusCode, body: String) -> http::Response<String> {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

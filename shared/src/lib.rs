@@ -1,0 +1,22 @@
+//! The password-reset service as a library: every Lambda function and the local API are thin
+//! shells around it.
+//!
+//! Layers, inside out (hexagonal, ports and adapters):
+//! - [`domain`]: parse-don't-validate types. A value that exists is valid.
+//! - [`service`]: the three use cases (request, check, consume) over the ports. No AWS types.
+//! - [`store`], [`mail`], [`clock`]: the ports and their adapters (DynamoDB / memory, SES /
+//!   recording, system / fixed).
+//! - [`http`]: the edge. An HTTP request becomes a command; one [`http::ApiError`] owns every
+//!   status and error body.
+//! - [`config`] and [`wiring`]: typed settings from the environment, and the adapters built
+//!   once at init.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod mail;
+pub mod password;
+pub mod service;
+pub mod store;
+pub mod wiring;

@@ -1,0 +1,168 @@
+//! The three use cases over the ports. Commands arrive already parsed (see [`crate::http`]);
+//! nothing here knows about API Gateway, HTTP or the AWS SDK.
+
+mod check;
+mod consume;
+mod request;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use check::CheckOutcome;
+pub use consume::ConsumeReset;
+pub use request::{Issued, LinkTarget, RequestReset, Target};
+
+use crate::clock::Clock;
+use crate::config::{Config, RateLimit};
+use crate::domain::TokenHash;
+use crate::mail::{MailError, Mailer};
+use crate::password::HashError;
+use crate::store::{HitOutcome, ResetStore, StoreError, UserDirectory, WindowHit};
+
+/// Who is calling: the public (a browser, anyone) or the app's backend with the server key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Anyone. Learns nothing about accounts.
+    Public,
+    /// Authenticated with the server key: may use the privileged request options.
+    Server,
+}
+
+/// The three operations, for rate limits and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `POST /password-reset/request`
+    Request,
+    /// `POST /password-reset/check`
+    Check,
+    /// `POST /password-reset/consume`
+    Consume,
+}
+
+impl Operation {
+    /// Short name: route suffix, log field, rate-window label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Request => "request",
+            Operation::Check => "check",
+            Operation::Consume => "consume",
+        }
+    }
+}
+
+/// Why a use case did not succeed. The HTTP edge maps each to one status and body.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The code is unknown, spent, revoked or expired (indistinguishable on purpose).
+    #[error("invalid or expired code")]
+    InvalidCode,
+    /// The per-email cap or a per-IP limit is reached.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+    /// Server callers only: no such user.
+    #[error("user not found")]
+    UserNotFound,
+    /// Server callers only: the mail could not be handed to the provider.
+    #[error("email delivery failed")]
+    EmailDeliveryFailed(#[source] MailError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Password hashing failed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// The ports a [`ResetService`] runs on.
+pub struct Ports {
+    /// Tokens, slots, windows.
+    pub store: Arc<dyn ResetStore>,
+    /// The app's users.
+    pub users: Arc<dyn UserDirectory>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time and waiting.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The password-reset use cases, built once at init and shared by every invocation.
+pub struct ResetService {
+    ports: Ports,
+    config: Config,
+}
+
+impl ResetService {
+    /// Wires the use cases to their ports.
+    pub fn new(config: Config, ports: Ports) -> Self {
+        Self { ports, config }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn now(&self) -> u64 {
+        self.ports.clock.now_secs()
+    }
+
+    fn code_hash(&self, code: &crate::domain::ResetCode) -> TokenHash {
+        self.config.token_key.code_hash(code)
+    }
+
+    /// Counts one call from `ip` against the route's fixed-window limit. `None` (no client
+    /// address known) is not limited: API Gateway and the local API always provide one.
+    pub async fn admit(&self, op: Operation, ip: Option<IpAddr>) -> Result<(), ServiceError> {
+        let limits = &self.config.rate_limits;
+        let RateLimit { max, window } = match op {
+            Operation::Request => limits.request,
+            Operation::Check => limits.check,
+            Operation::Consume => limits.consume,
+        };
+        let Some(ip) = ip else { return Ok(()) };
+        if max == 0 {
+            return Ok(());
+        }
+        let now = self.now();
+        let len = window.as_secs().max(1);
+        let window_start = now - now % len;
+        let hit = WindowHit {
+            ip_key: self.config.token_key.ip_key(ip),
+            route: op.name(),
+            window_start,
+            window_end: window_start + len,
+            limit: max,
+        };
+        match self.ports.store.hit(hit).await? {
+            HitOutcome::Allowed => Ok(()),
+            HitOutcome::Limited => {
+                tracing::warn!(operation = op.name(), "per-IP limit reached");
+                Err(ServiceError::TooManyRequests {
+                    retry_after: (window_start + len - now).max(1),
+                })
+            }
+        }
+    }
+
+    /// Waits until `floor` has passed since `started_ms` (the response-time floor).
+    async fn wait_for_floor(&self, started_ms: u64, floor: Duration) {
+        let elapsed = self.ports.clock.now_ms().saturating_sub(started_ms);
+        let floor_ms = floor.as_millis() as u64;
+        if elapsed < floor_ms {
+            self.ports
+                .clock
+                .sleep(Duration::from_millis(floor_ms - elapsed))
+                .await;
+        }
+    }
+}
+
+/// RFC 3339 (UTC, seconds) for an epoch-seconds timestamp.
+pub fn rfc3339(epoch_secs: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(epoch_secs))
+        .to_string()
+}

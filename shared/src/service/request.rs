@@ -1,0 +1,213 @@
+//! Request: take a slot of the email's cap and, for a real account, store a token and mail the
+//! link. Public callers get one answer whatever happened to the account.
+
+use super::{Caller, ResetService, ServiceError};
+use crate::domain::{
+    CallbackUrl, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User, UserId,
+};
+use crate::mail::render;
+use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
+
+/// Whose password: an address (anyone) or a user id (server callers).
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// What the requester typed; used only to find the account and key the cap.
+    Email(EmailAddress),
+    /// A user id from the app's backend.
+    UserId(UserId),
+}
+
+/// Where the link in the mail points.
+#[derive(Debug, Clone)]
+pub enum LinkTarget {
+    /// The link is this URL plus `code=<code>`.
+    Callback(CallbackUrl),
+    /// The link is this template with the code and user id filled in.
+    Template(UrlTemplate),
+}
+
+/// A parsed reset request. Privileged options are only ever set for [`Caller::Server`]: the
+/// HTTP edge refuses them from the public before a command exists.
+#[derive(Debug, Clone)]
+pub struct RequestReset {
+    /// Public or server.
+    pub caller: Caller,
+    /// Whose password.
+    pub target: Target,
+    /// Where the link points.
+    pub link: LinkTarget,
+    /// Mail language.
+    pub locale: Locale,
+    /// Server only: answer with the code.
+    pub return_code: bool,
+    /// Server only: `false` issues the code without mailing it.
+    pub send_email: bool,
+    /// Server only: a cap lower than the configured one.
+    pub max_concurrent: Option<u32>,
+}
+
+/// A code that was issued, for a server caller's `return_code`.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The code (secret).
+    pub code: ResetCode,
+    /// Epoch seconds.
+    pub expires_at: u64,
+    /// Whose code.
+    pub user_id: UserId,
+}
+
+impl ResetService {
+    /// Public callers: same result, same body and (thanks to the response-time floor) the same
+    /// time whether or not the account exists. Two sequential store round trips on the common
+    /// path: the user lookup and the slot read together, then one transaction.
+    #[tracing::instrument(name = "request", skip_all, fields(caller = ?cmd.caller))]
+    pub async fn request(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
+        let started = self.ports.clock.now_ms();
+        let public = cmd.caller == Caller::Public;
+        let result = self.request_inner(cmd).await;
+        if public {
+            self.wait_for_floor(started, self.config.min_request_response)
+                .await;
+        }
+        result
+    }
+
+    async fn request_inner(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
+        let now = self.now();
+        let cap = cmd.max_concurrent.map_or(self.config.max_concurrent, |c| {
+            c.min(self.config.max_concurrent)
+        });
+        let key = &self.config.token_key;
+
+        // Find the account and read the cap's slots concurrently. For a user id the slots
+        // belong to the stored address, so the user comes first.
+        let (user, email_key, slots) = match &cmd.target {
+            Target::Email(email) => {
+                let email_key = key.email_key(email);
+                let (user, slots) = tokio::join!(
+                    self.ports.users.by_email(email),
+                    self.ports.store.live_slots(&email_key, now),
+                );
+                (user?, email_key, slots?)
+            }
+            Target::UserId(id) => {
+                let user = self.ports.users.by_id(id).await?;
+                let Some(user) = user else {
+                    return Err(ServiceError::UserNotFound);
+                };
+                let email_key = key.email_key(&user.email);
+                let slots = self.ports.store.live_slots(&email_key, now).await?;
+                (Some(user), email_key, slots)
+            }
+        };
+        if user.is_none() && cmd.caller == Caller::Server {
+            return Err(ServiceError::UserNotFound);
+        }
+
+        let expires_at = now + self.config.token_ttl.as_secs();
+        let code = user.as_ref().map(|_| ResetCode::generate());
+        let token_for = |slot: u32| {
+            user.as_ref().zip(code.as_ref()).map(|(u, c)| TokenRecord {
+                hash: key.code_hash(c),
+                user_id: u.id.clone(),
+                email_key: email_key.clone(),
+                slot,
+                created_at: now,
+                expires_at,
+            })
+        };
+        let claimed = self
+            .claim_slot(&email_key, cap, slots, now, expires_at, &token_for)
+            .await?;
+        let (Some(user), Some(code), Some(token)) = (user, code, claimed) else {
+            tracing::info!("reset requested for an address with no account");
+            return Ok(None);
+        };
+        tracing::info!(user_id = %user.id, slot = token.slot, "reset code issued");
+
+        if cmd.send_email {
+            self.mail_link(&cmd, &user, &code, &token).await?;
+        }
+        Ok(Some(Issued {
+            code,
+            expires_at,
+            user_id: user.id,
+        }))
+    }
+
+    /// Claims a free slot below `cap` with a conditional write. Losing a race moves on to the
+    /// next free slot; after losing them all the slots are read once more. Returns the stored
+    /// token (for a known user), `None` for an unknown address, or 429 when all are taken.
+    async fn claim_slot(
+        &self,
+        email_key: &EmailKey,
+        cap: u32,
+        mut live: Vec<SlotRecord>,
+        now: u64,
+        expires_at: u64,
+        token_for: &(dyn Fn(u32) -> Option<TokenRecord> + Sync),
+    ) -> Result<Option<TokenRecord>, ServiceError> {
+        for round in 0..2 {
+            let free = (0..cap).filter(|n| !live.iter().any(|s| s.slot == *n));
+            for slot in free {
+                let token = token_for(slot);
+                let claim = SlotClaim {
+                    email_key: email_key.clone(),
+                    slot,
+                    expires_at,
+                    now,
+                    token: token.clone(),
+                };
+                if self.ports.store.claim(claim).await? == ClaimOutcome::Claimed {
+                    return Ok(token);
+                }
+            }
+            if round == 0 {
+                live = self.ports.store.live_slots(email_key, now).await?;
+            }
+        }
+        let earliest = live
+            .iter()
+            .filter(|s| s.slot < cap)
+            .map(|s| s.expires_at)
+            .min()
+            .unwrap_or(expires_at);
+        Err(ServiceError::TooManyRequests {
+            retry_after: earliest.saturating_sub(now).max(1),
+        })
+    }
+
+    /// Renders and sends the link. On failure the slot and token are given back so the user can
+    /// ask again at once; public callers still get the opaque answer.
+    async fn mail_link(
+        &self,
+        cmd: &RequestReset,
+        user: &User,
+        code: &ResetCode,
+        token: &TokenRecord,
+    ) -> Result<(), ServiceError> {
+        let link = match &cmd.link {
+            LinkTarget::Callback(cb) => cb.with_code(code).to_string(),
+            LinkTarget::Template(t) => t.render(code, &user.id),
+        };
+        let mail = render::reset_mail(
+            cmd.locale,
+            &self.config.app_name,
+            &user.email,
+            &link,
+            self.config.token_ttl.as_secs(),
+        );
+        let Err(e) = self.ports.mailer.send(&mail).await else {
+            return Ok(());
+        };
+        tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; releasing its slot");
+        if let Err(release) = self.ports.store.release(token).await {
+            tracing::error!(error = %release, "could not release the slot of an unsent reset mail");
+        }
+        match cmd.caller {
+            Caller::Public => Ok(()),
+            Caller::Server => Err(ServiceError::EmailDeliveryFailed(e)),
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! DynamoDB adapter: the production store.
+//!
+//! One reset table (`pk`, `sk` strings; TTL on `expires_at`):
+//!
+//! | item   | pk                 | sk                       | attributes                                   |
+//! |--------|--------------------|--------------------------|----------------------------------------------|
+//! | token  | `TOKEN#<hash>`     | `TOKEN`                  | user_id, email_key, slot, created_at, expires_at |
+//! | slot   | `EMAIL#<email key>`| `SLOT#<n>`               | token (absent for unknown emails), expires_at |
+//! | window | `IP#<ip key>`      | `WINDOW#<route>#<start>` | count, expires_at                            |
+//!
+//! Every contended write is settled by a condition expression evaluated by DynamoDB; our code
+//! never reads-then-writes to decide a race. Failures are sorted by the SDK's typed accessors
+//! (error kinds, cancellation reason codes), never by message text.
+
+pub mod schema;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::DeleteBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_smithy_types::retry::ProvideErrorKind;
+
+use self::schema::{PK, SK, TTL_ATTRIBUTE};
+use super::{
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
+    StoreError, TokenRecord, UserDirectory, WindowHit,
+};
+use crate::config::UsersTable;
+use crate::domain::{EmailAddress, EmailKey, TokenHash, User, UserId};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Reset table and users table on DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    reset_table: String,
+    users: UsersTable,
+}
+
+impl DynamoStore {
+    /// `client` is built once at init and shared by every invocation.
+    pub fn new(client: Client, reset_table: impl Into<String>, users: UsersTable) -> Self {
+        Self {
+            client,
+            reset_table: reset_table.into(),
+            users,
+        }
+    }
+
+    /// The SDK client (tests, table creation).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Item) -> TransactWriteItem {
+        let mut put = Put::builder()
+            .table_name(&self.reset_table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if !values.is_empty() {
+            put = put.set_expression_attribute_values(Some(values));
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("table, item and condition are set"))
+            .build()
+    }
+
+    fn delete(&self, pk: String, sk: &str) -> DeleteBuilder {
+        Delete::builder()
+            .table_name(&self.reset_table)
+            .set_key(Some(key(pk, sk)))
+    }
+
+    fn delete_item(&self, pk: String, sk: &str) -> TransactWriteItem {
+        let delete = self.delete(pk, sk).build().expect("table and key are set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn token_pk(hash: &TokenHash) -> String {
+    format!("TOKEN#{}", hash.as_str())
+}
+
+fn email_pk(email_key: &EmailKey) -> String {
+    format!("EMAIL#{}", email_key.as_str())
+}
+
+fn slot_sk(slot: u32) -> String {
+    format!("SLOT#{slot}")
+}
+
+const TOKEN_SK: &str = "TOKEN";
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::other(format!("item without string attribute {name}")))
+}
+
+fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::other(format!("item without numeric attribute {name}")))
+}
+
+fn token_from_item(hash: &TokenHash, item: &Item) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        hash: hash.clone(),
+        user_id: UserId::parse(get_s(item, "user_id")?).map_err(StoreError::other)?,
+        email_key: EmailKey::from_stored(get_s(item, "email_key")?),
+        slot: get_n(item, "slot")? as u32,
+        created_at: get_n(item, "created_at")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
+    })
+}
+
+fn token_item(t: &TokenRecord) -> Item {
+    let mut item = key(token_pk(&t.hash), TOKEN_SK);
+    item.insert("user_id".into(), s(t.user_id.as_str()));
+    item.insert("email_key".into(), s(t.email_key.as_str()));
+    item.insert("slot".into(), n(u64::from(t.slot)));
+    item.insert("created_at".into(), n(t.created_at));
+    item.insert(TTL_ATTRIBUTE.into(), n(t.expires_at));
+    item
+}
+
+/// Sorts an SDK failure: throttling, server errors and transport failures (after the SDK's own
+/// retries) are `Unavailable`; the rest (missing table, bad request) is `Other`.
+fn classify<E>(err: SdkError<E>) -> StoreError
+where
+    E: ProvideErrorKind + std::error::Error + Send + Sync + 'static,
+{
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            service.err().retryable_error_kind().is_some()
+                || service.raw().status().is_server_error()
+        }
+        _ => false,
+    };
+    if transient {
+        StoreError::Unavailable {
+            retry_after: Duration::from_secs(1),
+            source: Box::new(err),
+        }
+    } else {
+        StoreError::Other(Box::new(err))
+    }
+}
+
+/// Why a transaction was cancelled, by item position, from the typed cancellation reasons.
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// The condition of item `i` failed.
+    Condition(usize),
+    /// Another transaction touched the same items (DynamoDB's `TransactionConflict`).
+    Conflict,
+}
+
+fn cancellation(err: &SdkError<TransactWriteItemsError>) -> Option<Cancelled> {
+    let TransactWriteItemsError::TransactionCanceledException(e) = err.as_service_error()? else {
+        return None;
+    };
+    let reasons = e.cancellation_reasons();
+    if let Some(i) = reasons
+        .iter()
+        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        return Some(Cancelled::Condition(i));
+    }
+    reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+        .then_some(Cancelled::Conflict)
+}
+
+#[async_trait::async_trait]
+impl ResetStore for DynamoStore {
+    async fn live_slots(
+        &self,
+        email_key: &EmailKey,
+        now: u64,
+    ) -> Result<Vec<SlotRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.reset_table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :slot)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(email_pk(email_key)))
+            .expression_attribute_values(":slot", s("SLOT#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut slots = Vec::new();
+        for item in out.items() {
+            let slot = get_s(item, SK)?
+                .strip_prefix("SLOT#")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| StoreError::other("malformed slot key"))?;
+            let record = SlotRecord {
+                slot,
+                token: item
+                    .get("token")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|h| TokenHash::from_stored(h.as_str())),
+                expires_at: get_n(item, TTL_ATTRIBUTE)?,
+            };
+            // TTL deletes late: an expired slot is free whatever the table still says.
+            if record.expires_at >= now {
+                slots.push(record);
+            }
+        }
+        Ok(slots)
+    }
+
+    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
+        let mut slot_item = key(email_pk(&claim.email_key), &slot_sk(claim.slot));
+        slot_item.insert(TTL_ATTRIBUTE.into(), n(claim.expires_at));
+        if let Some(t) = &claim.token {
+            slot_item.insert("token".into(), s(t.hash.as_str()));
+        }
+        let free = "attribute_not_exists(pk) OR expires_at < :now";
+        let now = HashMap::from([(":now".to_owned(), n(claim.now))]);
+
+        let Some(token) = &claim.token else {
+            // No account: the slot alone, one conditional put.
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.reset_table)
+                .set_item(Some(slot_item))
+                .condition_expression(free)
+                .set_expression_attribute_values(Some(now))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(ClaimOutcome::Claimed),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(ClaimOutcome::SlotTaken)
+                }
+                Err(e) => Err(classify(e)),
+            };
+        };
+
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put(slot_item, free, now))
+            .transact_items(self.put(
+                token_item(token),
+                "attribute_not_exists(pk)",
+                HashMap::new(),
+            ))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(e) => match cancellation(&e) {
+                // Slot held by another token, or another request is claiming it right now.
+                Some(Cancelled::Condition(0) | Cancelled::Conflict) => Ok(ClaimOutcome::SlotTaken),
+                _ => Err(classify(e)),
+            },
+        }
+    }
+
+    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let slot_delete = self
+            .delete(email_pk(&token.email_key), &slot_sk(token.slot))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(token.hash.as_str()))
+            .build()
+            .expect("table and key are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(slot_delete).build())
+            .transact_items(self.delete_item(token_pk(&token.hash), TOKEN_SK))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The slot holds another token by now: only our token needs to go.
+            Err(e) if cancellation(&e) == Some(Cancelled::Condition(0)) => self
+                .client
+                .delete_item()
+                .table_name(&self.reset_table)
+                .set_key(Some(key(token_pk(&token.hash), TOKEN_SK)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.reset_table)
+            .set_key(Some(key(token_pk(hash), TOKEN_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let token = token_from_item(hash, item)?;
+        // TTL deletes late: check expiry on every read.
+        Ok((token.expires_at > now).then_some(token))
+    }
+
+    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
+        let t = &change.token;
+        let spend = self
+            .delete(token_pk(&t.hash), TOKEN_SK)
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(change.now))
+            .build()
+            .expect("table and key are set");
+        let users = &self.users;
+        let set_password = Update::builder()
+            .table_name(&users.table)
+            .key(&users.key_attribute, s(t.user_id.as_str()))
+            .update_expression("SET #pw = :pw, #changed = :now")
+            .condition_expression("attribute_exists(#key)")
+            .expression_attribute_names("#pw", &users.password_attribute)
+            .expression_attribute_names("#changed", &users.password_changed_attribute)
+            .expression_attribute_names("#key", &users.key_attribute)
+            .expression_attribute_values(":pw", s(change.password_hash.as_str()))
+            .expression_attribute_values(":now", n(change.now))
+            .build()
+            .expect("table, key and expression are set");
+
+        let mut items = vec![
+            TransactWriteItem::builder().delete(spend).build(),
+            TransactWriteItem::builder().update(set_password).build(),
+            self.delete_item(email_pk(&t.email_key), &slot_sk(t.slot)),
+        ];
+        for slot in change.revoke.iter().filter(|s| s.slot != t.slot) {
+            items.push(self.delete_item(email_pk(&t.email_key), &slot_sk(slot.slot)));
+            if let Some(other) = slot.token.as_ref().filter(|h| **h != t.hash) {
+                items.push(self.delete_item(token_pk(other), TOKEN_SK));
+            }
+        }
+
+        // A conflict means another transaction touched these items at the same moment; the
+        // conditions decide on the next attempt.
+        for _ in 0..3 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(ChangeOutcome::Changed),
+                Err(e) => match cancellation(&e) {
+                    Some(Cancelled::Condition(0)) => return Ok(ChangeOutcome::TokenGone),
+                    Some(Cancelled::Condition(1)) => return Ok(ChangeOutcome::UserGone),
+                    Some(Cancelled::Conflict) => continue,
+                    _ => return Err(classify(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable {
+            retry_after: Duration::from_secs(1),
+            source: "transaction conflicts persisted".into(),
+        })
+    }
+
+    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.reset_table)
+            .set_key(Some(key(
+                format!("IP#{}", hit.ip_key.as_str()),
+                &format!("WINDOW#{}#{}", hit.route, hit.window_start),
+            )))
+            .update_expression("ADD #count :one SET #exp = :end")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(hit.window_end))
+            .expression_attribute_values(":limit", n(u64::from(hit.limit)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(HitOutcome::Allowed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(HitOutcome::Limited)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    fn user_from_item(&self, item: &Item) -> Result<Option<User>, StoreError> {
+        let id =
+            UserId::parse(get_s(item, &self.users.key_attribute)?).map_err(StoreError::other)?;
+        let Ok(raw_email) = get_s(item, &self.users.email_attribute) else {
+            return Ok(None);
+        };
+        match EmailAddress::parse(raw_email) {
+            Ok(email) => Ok(Some(User { id, email })),
+            Err(_) => {
+                tracing::warn!(user_id = %id, "user item holds an address we cannot mail; ignored");
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl UserDirectory for DynamoStore {
+    async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let users = &self.users;
+        let Some(index) = &users.email_index else {
+            // The key attribute is the address itself.
+            return self
+                .by_id(&UserId::parse(email.normalized()).map_err(StoreError::other)?)
+                .await;
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&users.table)
+            .index_name(index)
+            .key_condition_expression("#email = :email")
+            .expression_attribute_names("#email", &users.email_attribute)
+            .expression_attribute_values(":email", s(email.normalized()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.items().first() {
+            Some(item) => self.user_from_item(item),
+            None => Ok(None),
+        }
+    }
+
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let users = &self.users;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, s(id.as_str()))
+            .projection_expression("#key, #email")
+            .expression_attribute_names("#key", &users.key_attribute)
+            .expression_attribute_names("#email", &users.email_attribute)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.item() {
+            Some(item) => self.user_from_item(item),
+            None => Ok(None),
+        }
+    }
+}

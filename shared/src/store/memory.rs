@@ -1,0 +1,216 @@
+//! In-memory adapter for the local API and fast tests. Not a mock: one mutex makes every
+//! operation atomic the way a DynamoDB condition or transaction is, conditions are evaluated
+//! against `now` exactly as the DynamoDB adapter's condition expressions are, and expired items
+//! are invisible to reads though (as with TTL) they may linger.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
+    StoreError, TokenRecord, UserDirectory, WindowHit,
+};
+use crate::domain::{EmailAddress, EmailKey, IpKey, TokenHash, User, UserId};
+
+/// A user row of the in-memory users table.
+#[derive(Clone)]
+struct UserRow {
+    email: EmailAddress,
+    password_hash: Option<String>,
+    password_changed_at: Option<u64>,
+}
+
+#[derive(Default)]
+struct Tables {
+    tokens: HashMap<TokenHash, TokenRecord>,
+    slots: BTreeMap<(EmailKey, u32), SlotRecord>,
+    windows: HashMap<(IpKey, &'static str, u64), (u32, u64)>,
+    users: BTreeMap<UserId, UserRow>,
+}
+
+/// Reset table and users table in one process.
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied write: every write below
+        // checks all its conditions before mutating anything.
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds (or replaces) a user with an already-hashed password.
+    pub fn put_user(&self, id: UserId, email: EmailAddress, password_hash: Option<String>) {
+        self.lock().users.insert(
+            id,
+            UserRow {
+                email,
+                password_hash,
+                password_changed_at: None,
+            },
+        );
+    }
+
+    /// Deletes a user (tests: the account vanishing mid-flow).
+    pub fn delete_user(&self, id: &UserId) {
+        self.lock().users.remove(id);
+    }
+
+    /// The stored PHC string of a user's password (dev sign-in, tests).
+    pub fn password_hash(&self, id: &UserId) -> Option<String> {
+        self.lock().users.get(id)?.password_hash.clone()
+    }
+
+    /// When the user's password was last changed by a reset, epoch seconds.
+    pub fn password_changed_at(&self, id: &UserId) -> Option<u64> {
+        self.lock().users.get(id)?.password_changed_at
+    }
+
+    /// Every token item, expired or not (tests inspect the "table").
+    pub fn all_tokens(&self) -> Vec<TokenRecord> {
+        self.lock().tokens.values().cloned().collect()
+    }
+
+    /// Every slot item with its owner, expired or not.
+    pub fn all_slots(&self) -> Vec<(EmailKey, SlotRecord)> {
+        self.lock()
+            .slots
+            .iter()
+            .map(|((k, _), s)| (k.clone(), s.clone()))
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl ResetStore for MemoryStore {
+    async fn live_slots(
+        &self,
+        email_key: &EmailKey,
+        now: u64,
+    ) -> Result<Vec<SlotRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .slots
+            .range((email_key.clone(), 0)..=(email_key.clone(), u32::MAX))
+            .map(|(_, s)| s.clone())
+            .filter(|s| s.expires_at >= now)
+            .collect())
+    }
+
+    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
+        let mut t = self.lock();
+        let key = (claim.email_key.clone(), claim.slot);
+        // Same condition as DynamoDB: attribute_not_exists(pk) OR expires_at < :now.
+        if t.slots.get(&key).is_some_and(|s| s.expires_at >= claim.now) {
+            return Ok(ClaimOutcome::SlotTaken);
+        }
+        if let Some(token) = &claim.token {
+            // attribute_not_exists(pk) on the token item: a 256-bit collision, but checked anyway.
+            if t.tokens.contains_key(&token.hash) {
+                return Err(StoreError::other("token hash already exists"));
+            }
+        }
+        t.slots.insert(
+            key,
+            SlotRecord {
+                slot: claim.slot,
+                token: claim.token.as_ref().map(|tk| tk.hash.clone()),
+                expires_at: claim.expires_at,
+            },
+        );
+        if let Some(token) = claim.token {
+            t.tokens.insert(token.hash.clone(), token);
+        }
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let key = (token.email_key.clone(), token.slot);
+        if t.slots.get(&key).and_then(|s| s.token.as_ref()) == Some(&token.hash) {
+            t.slots.remove(&key);
+        }
+        t.tokens.remove(&token.hash);
+        Ok(())
+    }
+
+    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(hash)
+            .filter(|t| t.expires_at > now)
+            .cloned())
+    }
+
+    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
+        let mut t = self.lock();
+        // Conditions first, writes after: all or nothing.
+        let token_live = t
+            .tokens
+            .get(&change.token.hash)
+            .is_some_and(|tk| tk.expires_at > change.now);
+        if !token_live {
+            return Ok(ChangeOutcome::TokenGone);
+        }
+        if !t.users.contains_key(&change.token.user_id) {
+            return Ok(ChangeOutcome::UserGone);
+        }
+        t.tokens.remove(&change.token.hash);
+        let own_slot = (change.token.email_key.clone(), change.token.slot);
+        t.slots.remove(&own_slot);
+        for slot in &change.revoke {
+            t.slots.remove(&(change.token.email_key.clone(), slot.slot));
+            if let Some(hash) = &slot.token {
+                t.tokens.remove(hash);
+            }
+        }
+        let user = t
+            .users
+            .get_mut(&change.token.user_id)
+            .expect("checked above under the same lock");
+        user.password_hash = Some(change.password_hash);
+        user.password_changed_at = Some(change.now);
+        Ok(ChangeOutcome::Changed)
+    }
+
+    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
+        let mut t = self.lock();
+        let now_window = (hit.ip_key.clone(), hit.route, hit.window_start);
+        let entry = t.windows.entry(now_window).or_insert((0, hit.window_end));
+        if entry.0 >= hit.limit {
+            return Ok(HitOutcome::Limited);
+        }
+        entry.0 += 1;
+        Ok(HitOutcome::Allowed)
+    }
+}
+
+#[async_trait::async_trait]
+impl UserDirectory for MemoryStore {
+    async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|(_, row)| row.email.normalized() == email.normalized())
+            .map(|(id, row)| User {
+                id: id.clone(),
+                email: row.email.clone(),
+            }))
+    }
+
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.lock().users.get(id).map(|row| User {
+            id: id.clone(),
+            email: row.email.clone(),
+        }))
+    }
+}

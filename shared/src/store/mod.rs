@@ -1,0 +1,176 @@
+//! The storage ports and their two adapters.
+//!
+//! [`ResetStore`] holds tokens, per-email slots and per-IP windows; [`UserDirectory`] finds the
+//! app's users. Both adapters ([`memory::MemoryStore`], [`dynamodb::DynamoStore`]) keep the
+//! same semantics: every condition is checked atomically with its write, multi-item writes are
+//! all-or-nothing, and `expires_at` is compared with `now` on every read, because DynamoDB's TTL
+//! deletes expired items days late. One conformance suite (tests/) runs against both.
+
+pub mod dynamodb;
+pub mod memory;
+
+use std::time::Duration;
+
+use crate::domain::{EmailAddress, EmailKey, IpKey, TokenHash, User, UserId};
+
+/// A live reset token as stored (by its hash, never the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// HMAC of the code: the token's key.
+    pub hash: TokenHash,
+    /// The user whose password the code may set.
+    pub user_id: UserId,
+    /// Owner of the slot this token occupies.
+    pub email_key: EmailKey,
+    /// Which of the email's slots.
+    pub slot: u32,
+    /// Epoch seconds.
+    pub created_at: u64,
+    /// Epoch seconds; DynamoDB's TTL attribute and checked on every read.
+    pub expires_at: u64,
+}
+
+/// One occupied, unexpired slot of an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRecord {
+    /// Slot number, `0..max_concurrent`.
+    pub slot: u32,
+    /// The token in it; `None` for an address with no account.
+    pub token: Option<TokenHash>,
+    /// Epoch seconds when the slot frees itself.
+    pub expires_at: u64,
+}
+
+/// Take slot `slot` of `email_key` if it is free or expired at `now`, and (for a known user)
+/// store the token, in one atomic write.
+#[derive(Debug, Clone)]
+pub struct SlotClaim {
+    /// Whose slot.
+    pub email_key: EmailKey,
+    /// Which slot.
+    pub slot: u32,
+    /// When slot and token expire.
+    pub expires_at: u64,
+    /// Epoch seconds; a slot expired before this counts as free.
+    pub now: u64,
+    /// The token to store with the slot, for a known user.
+    pub token: Option<TokenRecord>,
+}
+
+/// How a [`SlotClaim`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The slot (and token) are written.
+    Claimed,
+    /// Someone holds the slot: try another, or answer 429.
+    SlotTaken,
+}
+
+/// Spend a token and set the password, in one atomic write.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    /// The token being spent; must exist and be unexpired at `now`.
+    pub token: TokenRecord,
+    /// The new argon2id PHC string. A hash, but still not for logs.
+    pub password_hash: String,
+    /// Epoch seconds; also the `password_changed_at` written to the user.
+    pub now: u64,
+    /// The user's other slots (and their tokens) to delete with it.
+    pub revoke: Vec<SlotRecord>,
+}
+
+/// How a [`PasswordChange`] ended. Nothing was written unless `Changed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The token is gone, the password is set, the other tokens are revoked.
+    Changed,
+    /// The token was spent, revoked or expired first (a lost race): nothing written.
+    TokenGone,
+    /// The user item no longer exists: nothing written, the token stays as it was.
+    UserGone,
+}
+
+/// Count one hit in a fixed window, refusing it above `limit`.
+#[derive(Debug, Clone)]
+pub struct WindowHit {
+    /// Whose window (a keyed hash of the client IP).
+    pub ip_key: IpKey,
+    /// The route it counts for (`request`, `check`, `consume`).
+    pub route: &'static str,
+    /// Epoch seconds at which the window started (a multiple of its length).
+    pub window_start: u64,
+    /// Epoch seconds when the window ends (and its item expires).
+    pub window_end: u64,
+    /// Hits allowed in the window.
+    pub limit: u32,
+}
+
+/// How a [`WindowHit`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitOutcome {
+    /// Counted, under the limit.
+    Allowed,
+    /// The window is full; not counted.
+    Limited,
+}
+
+/// The store could not answer. Never carries secrets (no codes, no key material).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled or unreachable after the SDK's retries: worth trying again later.
+    #[error("the store is unavailable")]
+    Unavailable {
+        /// Suggested wait.
+        retry_after: Duration,
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Anything else (misconfiguration, a bug, an unexpected item shape).
+    #[error("the store failed: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any error as [`StoreError::Other`].
+    pub fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+/// Tokens, slots and rate windows.
+#[async_trait::async_trait]
+pub trait ResetStore: Send + Sync {
+    /// The slots of `email_key` that are occupied and unexpired at `now`.
+    async fn live_slots(
+        &self,
+        email_key: &EmailKey,
+        now: u64,
+    ) -> Result<Vec<SlotRecord>, StoreError>;
+
+    /// Takes a slot (and stores a token) atomically; see [`SlotClaim`].
+    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError>;
+
+    /// Gives back a slot and its token after a failed delivery, so the user can ask again at
+    /// once. Only deletes the slot if it still holds that token.
+    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError>;
+
+    /// The token with this hash if it exists and is unexpired at `now`.
+    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Spends the token and sets the password atomically; see [`PasswordChange`].
+    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError>;
+
+    /// Counts a hit in a fixed window atomically; see [`WindowHit`].
+    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError>;
+}
+
+/// The app's users, read-only except through [`ResetStore::change_password`].
+#[async_trait::async_trait]
+pub trait UserDirectory: Send + Sync {
+    /// The user whose stored address normalizes to `email`'s normalized form.
+    async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
+
+    /// The user with this id (server callers).
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+}
