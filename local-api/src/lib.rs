@@ -1,1 +1,10 @@
-//! x
+//! The local API: the same three handlers the Lambda functions run, mounted on one port, with
+//! development extras under `/_dev/` (the mailbox). In-memory store and a console mailer by
+//! default, so it runs on a laptop with no AWS account; `--store dynamodb` and `--mailer ses`
+//! switch to the real adapters (endpoint from `AWS_ENDPOINT_URL`, e.g. the moto emulator).
+
+pub mod options;
+mod server;
+
+pub use options::{MailerKind, Options, StoreKind};
+pub use server::{LocalApi, serve};

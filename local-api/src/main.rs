@@ -1,1 +1,60 @@
-fn main() {}
+//! `cargo run --bin local-api`: the whole service on http://127.0.0.1:3000 with no AWS account.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use local_api::options::USAGE;
+use local_api::{LocalApi, MailerKind, Options, StoreKind, serve};
+use shared::config::{Config, Profile};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,aws_config=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match Options::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("local-api: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+    let port = listener.local_addr()?.port();
+    let config = Config::from_lookup(Profile::Local { port }, |k| std::env::var(k).ok())?;
+    let api = Arc::new(LocalApi::build(&options, config).await?);
+
+    println!("password-reset local API on http://127.0.0.1:{port}");
+    println!("  POST /password-reset/request | check | consume");
+    if options.mailer == MailerKind::Console {
+        println!("  mailbox: http://127.0.0.1:{port}/_dev/mailbox (mails are also printed here)");
+    }
+    if options.store == StoreKind::Memory {
+        for user in &options.users {
+            println!("  user: {} / password: {}", user.email, user.password);
+        }
+    }
+    serve(listener, api, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
+}

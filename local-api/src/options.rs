@@ -1,0 +1,200 @@
+//! Command-line flags. Every service setting is also read from the environment (see the
+//! README's configuration table); flags only choose the port, adapters and seed users.
+
+use std::fmt;
+
+/// Where tokens and users live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In process; gone at exit.
+    Memory,
+    /// DynamoDB at `AWS_ENDPOINT_URL` (or AWS itself).
+    Dynamodb,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailerKind {
+    /// Printed to the console and kept for `GET /_dev/mailbox`.
+    Console,
+    /// SES v2 at `AWS_ENDPOINT_URL` (or AWS itself).
+    Ses,
+}
+
+/// A seed user from `--user EMAIL:PASSWORD`. The password is redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SeedUser {
+    /// The account's address.
+    pub email: String,
+    /// Its password (development only).
+    pub password: String,
+}
+
+impl fmt::Debug for SeedUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeedUser")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The demo account created when no `--user` is given.
+pub const DEMO_USER: (&str, &str) = ("demo@example.com", "demo-password-1");
+
+/// Parsed flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--port N` (default 3000; 0 picks a free port).
+    pub port: u16,
+    /// `--user EMAIL:PASSWORD`, repeatable.
+    pub users: Vec<SeedUser>,
+    /// `--store memory|dynamodb`.
+    pub store: StoreKind,
+    /// `--create-tables`: create missing DynamoDB tables (with TTL) at start.
+    pub create_tables: bool,
+    /// `--mailer console|ses`.
+    pub mailer: MailerKind,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            port: 3000,
+            users: vec![SeedUser {
+                email: DEMO_USER.0.into(),
+                password: DEMO_USER.1.into(),
+            }],
+            store: StoreKind::Memory,
+            create_tables: false,
+            mailer: MailerKind::Console,
+        }
+    }
+}
+
+/// Usage text for `--help` and flag errors.
+pub const USAGE: &str = "\
+usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
+                 [--mailer console|ses]
+
+  --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
+  --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
+  --store KIND           memory (default) or dynamodb (endpoint from AWS_ENDPOINT_URL)
+  --create-tables        with --store dynamodb: create missing tables, TTL enabled
+  --mailer KIND          console (default; mailbox at /_dev/mailbox) or ses (AWS_ENDPOINT_URL)
+
+Every service setting is read from the environment (see README: Configuration).";
+
+impl Options {
+    /// Parses flags (without the program name). `Err` carries a message for the user.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut opts = Options {
+            users: Vec::new(),
+            ..Options::default()
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let (name, inline) = match flag.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+                _ => (flag.clone(), None),
+            };
+            let mut value = |what: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs {what}"))
+            };
+            match name.as_str() {
+                "--port" => {
+                    opts.port = value("a port number")?
+                        .parse()
+                        .map_err(|_| "--port needs a number from 0 to 65535".to_owned())?;
+                }
+                "--user" => {
+                    let raw = value("EMAIL:PASSWORD")?;
+                    let (email, password) = raw
+                        .split_once(':')
+                        .ok_or_else(|| "--user needs EMAIL:PASSWORD".to_owned())?;
+                    opts.users.push(SeedUser {
+                        email: email.to_owned(),
+                        password: password.to_owned(),
+                    });
+                }
+                "--store" => {
+                    opts.store = match value("memory or dynamodb")?.as_str() {
+                        "memory" => StoreKind::Memory,
+                        "dynamodb" => StoreKind::Dynamodb,
+                        other => return Err(format!("unknown store {other:?}")),
+                    };
+                }
+                "--mailer" => {
+                    opts.mailer = match value("console or ses")?.as_str() {
+                        "console" => MailerKind::Console,
+                        "ses" => MailerKind::Ses,
+                        other => return Err(format!("unknown mailer {other:?}")),
+                    };
+                }
+                "--create-tables" => opts.create_tables = true,
+                other => return Err(format!("unknown flag {other:?}")),
+            }
+        }
+        if opts.users.is_empty() {
+            opts.users = Options::default().users;
+        }
+        Ok(opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn no_flags_give_port_3000_memory_console_and_the_demo_user() {
+        assert_eq!(parse(&[]).unwrap(), Options::default());
+    }
+
+    #[test]
+    fn flags_are_read_in_both_spellings_and_users_repeat() {
+        let o = parse(&[
+            "--port=4000",
+            "--user",
+            "a@example.com:pw:with:colons",
+            "--user=b@example.com:x",
+            "--store",
+            "dynamodb",
+            "--create-tables",
+            "--mailer=ses",
+        ])
+        .unwrap();
+        assert_eq!(o.port, 4000);
+        assert_eq!(o.users.len(), 2);
+        assert_eq!(o.users[0].password, "pw:with:colons");
+        assert_eq!(
+            (o.store, o.mailer, o.create_tables),
+            (StoreKind::Dynamodb, MailerKind::Ses, true)
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        assert!(parse(&["--port", "x"]).unwrap_err().contains("--port"));
+        assert!(
+            parse(&["--user", "nocolon"])
+                .unwrap_err()
+                .contains("EMAIL:PASSWORD")
+        );
+        assert!(parse(&["--store", "redis"]).unwrap_err().contains("redis"));
+        assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
+        assert!(parse(&["--port"]).unwrap_err().contains("needs"));
+    }
+
+    #[test]
+    fn debug_output_hides_seed_passwords() {
+        let o = parse(&["--user", "a@example.com:hunter2hunter2"]).unwrap();
+        assert!(!format!("{o:?}").contains("hunter2"));
+    }
+}

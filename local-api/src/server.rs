@@ -1,0 +1,348 @@
+//! The router and the HTTP/1 server around it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use shared::clock::SystemClock;
+use shared::config::Config;
+use shared::domain::{EmailAddress, NewPassword, UserId};
+use shared::http::{ApiError, ApiRequest, MAX_BODY_BYTES, handle, json_response, route};
+use shared::mail::recording::RecordingMailer;
+use shared::mail::ses::SesMailer;
+use shared::mail::{Mail, Mailer};
+use shared::service::{Ports, ResetService};
+use shared::store::dynamodb::{DynamoStore, schema};
+use shared::store::memory::MemoryStore;
+use shared::store::{ResetStore, UserDirectory};
+
+use crate::options::{MailerKind, Options, SeedUser, StoreKind};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where dev sign-in reads password hashes from.
+enum Accounts {
+    Memory(Arc<MemoryStore>),
+    Dynamo(DynamoStore),
+}
+
+/// The local API's state: the service plus the dev-only views of its adapters.
+pub struct LocalApi {
+    service: ResetService,
+    mailbox: Option<Arc<RecordingMailer>>,
+    accounts: Accounts,
+}
+
+/// Stable id for a seed user, so repeated runs against DynamoDB update the same item.
+fn seed_id(email: &EmailAddress) -> UserId {
+    use std::fmt::Write;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(email.normalized().as_bytes());
+    let hex = digest.iter().take(8).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    UserId::parse(&format!("user-{hex}")).expect("a short ASCII id is valid")
+}
+
+fn parse_seed(user: &SeedUser) -> Result<(EmailAddress, String), BoxError> {
+    let email = EmailAddress::parse(&user.email)
+        .map_err(|e| format!("--user {}: email {e}", user.email))?;
+    let password = NewPassword::parse(&user.password)
+        .map_err(|e| format!("--user {}: password {e}", user.email))?;
+    let hash = shared::password::hash(&password).map_err(|_| "password hashing failed")?;
+    Ok((email, hash))
+}
+
+impl LocalApi {
+    /// Builds the adapters the flags ask for and seeds the users.
+    pub async fn build(options: &Options, config: Config) -> Result<Self, BoxError> {
+        let needs_aws = options.store == StoreKind::Dynamodb || options.mailer == MailerKind::Ses;
+        let sdk = if needs_aws {
+            Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+        } else {
+            None
+        };
+
+        let seeds = options
+            .users
+            .iter()
+            .map(parse_seed)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let (store, users, accounts): (Arc<dyn ResetStore>, Arc<dyn UserDirectory>, Accounts) =
+            match (options.store, &sdk) {
+                (StoreKind::Dynamodb, Some(sdk)) => {
+                    let client = aws_sdk_dynamodb::Client::new(sdk);
+                    if options.create_tables {
+                        let created =
+                            schema::ensure_tables(&client, &config.reset_table, &config.users)
+                                .await?;
+                        for table in created {
+                            println!("created table {table}");
+                        }
+                    }
+                    let store =
+                        DynamoStore::new(client, config.reset_table.clone(), config.users.clone());
+                    for (email, hash) in &seeds {
+                        put_dynamo_user(&store, &config, email, hash).await?;
+                    }
+                    let shared = Arc::new(store.clone());
+                    (shared.clone(), shared, Accounts::Dynamo(store))
+                }
+                _ => {
+                    let store = Arc::new(MemoryStore::new());
+                    for (email, hash) in seeds {
+                        store.put_user(seed_id(&email), email, Some(hash));
+                    }
+                    (store.clone(), store.clone(), Accounts::Memory(store))
+                }
+            };
+
+        let (mailer, mailbox): (Arc<dyn Mailer>, _) = match (options.mailer, &sdk) {
+            (MailerKind::Ses, Some(sdk)) => (
+                Arc::new(SesMailer::new(
+                    aws_sdk_sesv2::Client::new(sdk),
+                    config.mail_from.clone(),
+                    config.ses_configuration_set.clone(),
+                )),
+                None,
+            ),
+            _ => {
+                let m = Arc::new(RecordingMailer::printing());
+                (m.clone(), Some(m))
+            }
+        };
+
+        let service = ResetService::new(
+            config,
+            Ports {
+                store,
+                users,
+                mailer,
+                clock: Arc::new(SystemClock),
+            },
+        );
+        Ok(Self {
+            service,
+            mailbox,
+            accounts,
+        })
+    }
+
+    /// The service (tests reach its configuration).
+    pub fn service(&self) -> &ResetService {
+        &self.service
+    }
+
+    /// Mails sent so far, oldest first (console mailer only).
+    pub fn mailbox(&self) -> Vec<Mail> {
+        self.mailbox.as_ref().map(|m| m.sent()).unwrap_or_default()
+    }
+
+    /// Routes one request. `peer` is the socket's remote address: the client IP for limits.
+    pub async fn respond(
+        &self,
+        req: http::Request<Bytes>,
+        peer: SocketAddr,
+    ) -> http::Response<String> {
+        let path = req.uri().path().to_owned();
+        if let Some(op) = route(&path) {
+            let (parts, body) = req.into_parts();
+            let api_req = ApiRequest {
+                method: parts.method,
+                headers: parts.headers,
+                body,
+                client_ip: Some(peer.ip()),
+            };
+            return handle(&self.service, op, api_req).await;
+        }
+        match (req.method(), path.as_str()) {
+            (&Method::GET, "/_dev/mailbox") => self.mailbox_json(),
+            (&Method::POST, "/_dev/sign-in") => self.sign_in(req.body()).await,
+            (_, "/_dev/mailbox" | "/_dev/sign-in") => ApiError::MethodNotAllowed.into_response(),
+            _ => ApiError::NotFound.into_response(),
+        }
+    }
+
+    fn mailbox_json(&self) -> http::Response<String> {
+        let mails: Vec<Value> = self
+            .mailbox()
+            .iter()
+            .map(|m| {
+                json!({
+                    "to": m.to.as_str(),
+                    "subject": m.subject,
+                    "text": m.text,
+                    "html": m.html,
+                    "link": m.link,
+                })
+            })
+            .collect();
+        json_response(StatusCode::OK, Value::Array(mails).to_string())
+    }
+
+    /// `POST /_dev/sign-in {"email","password"}`: 200 if the password matches the stored
+    /// argon2id hash, else 401. Lets a demo prove the reset really changed the password.
+    async fn sign_in(&self, body: &Bytes) -> http::Response<String> {
+        let parsed: Option<(String, String)> =
+            serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+                Some((
+                    v.get("email")?.as_str()?.to_owned(),
+                    v.get("password")?.as_str()?.to_owned(),
+                ))
+            });
+        let Some((email, password)) = parsed else {
+            return ApiError::field("email", "email and password are required strings")
+                .into_response();
+        };
+        let Ok(email) = EmailAddress::parse(&email) else {
+            return ApiError::field("email", "must be a valid email address").into_response();
+        };
+        let hash = match self.stored_hash(&email).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::error!(error = %e, "sign-in lookup failed");
+                return ApiError::Internal.into_response();
+            }
+        };
+        let ok = hash.is_some_and(|h| shared::password::verify(&password, &h));
+        if ok {
+            json_response(StatusCode::OK, json!({"ok": true}).to_string())
+        } else {
+            ApiError::Unauthorized.into_response()
+        }
+    }
+
+    async fn stored_hash(&self, email: &EmailAddress) -> Result<Option<String>, BoxError> {
+        let Some(user) = self.service_users_by_email(email).await? else {
+            return Ok(None);
+        };
+        match &self.accounts {
+            Accounts::Memory(store) => Ok(store.password_hash(&user)),
+            Accounts::Dynamo(store) => {
+                let users = &self.service.config().users;
+                let out = store
+                    .client()
+                    .get_item()
+                    .table_name(&users.table)
+                    .key(
+                        &users.key_attribute,
+                        aws_sdk_dynamodb::types::AttributeValue::S(user.as_str().to_owned()),
+                    )
+                    .consistent_read(true)
+                    .send()
+                    .await?;
+                Ok(out
+                    .item()
+                    .and_then(|i| i.get(&users.password_attribute))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned())
+            }
+        }
+    }
+
+    async fn service_users_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<UserId>, BoxError> {
+        let found = match &self.accounts {
+            Accounts::Memory(store) => store.by_email(email).await?,
+            Accounts::Dynamo(store) => store.by_email(email).await?,
+        };
+        Ok(found.map(|u| u.id))
+    }
+}
+
+async fn put_dynamo_user(
+    store: &DynamoStore,
+    config: &Config,
+    email: &EmailAddress,
+    hash: &str,
+) -> Result<(), BoxError> {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let users = &config.users;
+    let id = if users.email_index.is_some() {
+        seed_id(email).as_str().to_owned()
+    } else {
+        email.normalized().to_owned()
+    };
+    store
+        .client()
+        .put_item()
+        .table_name(&users.table)
+        .item(&users.key_attribute, S(id))
+        .item(&users.email_attribute, S(email.normalized().to_owned()))
+        .item(&users.password_attribute, S(hash.to_owned()))
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, ()> {
+    Limited::new(body, MAX_BODY_BYTES + 1)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|_| ())
+}
+
+/// Serves `api` on `listener` until `shutdown` completes. Connections are HTTP/1.1.
+pub async fn serve(listener: TcpListener, api: Arc<LocalApi>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let api = api.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let api = api.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let response = match read_body(body).await {
+                        Ok(bytes) => {
+                            api.respond(http::Request::from_parts(parts, bytes), peer)
+                                .await
+                        }
+                        Err(()) => ApiError::PayloadTooLarge.into_response(),
+                    };
+                    Ok::<_, Infallible>(response.map(|b| Full::new(Bytes::from(b))))
+                }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+#[allow(dead_code)]
+fn html_response(status: StatusCode, body: String) -> http::Response<String> {
+    let mut r = http::Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
