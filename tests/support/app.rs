@@ -1,0 +1,481 @@
+//! The harness the integration tests share: a [`Backend`] (the memory store, or the DynamoDB
+//! store on moto with tables of its own), and a [`TestApp`] that runs the real
+//! [`ResetService`] on it with a [`FixedClock`] and a mailer, plus helpers to call the use cases
+//! and the HTTP edge.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use shared::clock::FixedClock;
+use shared::config::{Config, Profile};
+use shared::domain::{EmailAddress, Locale, NewPassword, ResetCode, UserId};
+use shared::http::ApiRequest;
+use shared::mail::Mailer;
+use shared::mail::recording::RecordingMailer;
+use shared::service::{
+    Caller, CheckOutcome, ConsumeReset, Issued, LinkTarget, Operation, Ports, RequestReset,
+    ResetService, ServiceError, Target,
+};
+use shared::store::dynamodb::DynamoStore;
+use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+use shared::store::memory::MemoryStore;
+use shared::store::{ResetStore, UserDirectory};
+
+use crate::moto;
+
+/// The HMAC key of every test app (tests only).
+pub const TOKEN_KEY: &str = "integration-tests-token-key-0123456789abcdef";
+/// The server key whose SHA-256 every test app accepts (tests only).
+pub const SERVER_KEY: &str = "integration-tests-server-key";
+/// The only origin reset links may point at.
+pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
+/// The default callback.
+pub const CALLBACK: &str = "https://app.example.com/reset";
+/// Where every fixed clock starts (epoch seconds).
+pub const T0: u64 = 1_800_000_000;
+/// Default token lifetime, seconds.
+pub const TTL: u64 = 3600;
+
+/// Settings for a test app: the defaults of the local profile, a fixed token key, links to
+/// [`ALLOWED_ORIGIN`], no response-time floor, the server key enabled, and `overrides` on top.
+pub fn config(reset_table: &str, users_table: &str, overrides: &[(&str, &str)]) -> Config {
+    let server_key_sha256: String = Sha256::digest(SERVER_KEY.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut vars: HashMap<String, String> = [
+        ("TOKEN_HMAC_KEY", TOKEN_KEY),
+        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+        ("DEFAULT_CALLBACK_URL", CALLBACK),
+        ("RESET_TABLE_NAME", reset_table),
+        ("USERS_TABLE_NAME", users_table),
+        ("MIN_REQUEST_RESPONSE_MS", "0"),
+        ("SERVER_KEY_SHA256", &server_key_sha256),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(Profile::Local { port: 3000 }, |k| vars.get(k).cloned())
+        .expect("the test settings are valid")
+}
+
+/// A store implementation under test, with the app's users table it reads.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + Sized + 'static {
+    /// Fresh, empty tables for one test; `label` names them.
+    async fn start(label: &str, overrides: &[(&str, &str)]) -> Self;
+    /// The settings, naming this backend's tables.
+    fn config(&self) -> Config;
+    /// The reset store.
+    fn store(&self) -> Arc<dyn ResetStore>;
+    /// The user directory.
+    fn users(&self) -> Arc<dyn UserDirectory>;
+    /// Adds a user with no password.
+    async fn put_user(&self, id: &str, email: &str);
+    /// Deletes a user.
+    async fn delete_user(&self, id: &str);
+    /// The user's stored password hash.
+    async fn password_hash(&self, id: &str) -> Option<String>;
+    /// The user's stored `password_changed_at`.
+    async fn password_changed_at(&self, id: &str) -> Option<u64>;
+    /// How many token items the reset table holds, expired or not.
+    async fn token_items(&self) -> usize;
+}
+
+/// The in-memory adapter.
+pub struct Memory {
+    store: Arc<MemoryStore>,
+    config: Config,
+}
+
+#[async_trait::async_trait]
+impl Backend for Memory {
+    async fn start(_label: &str, overrides: &[(&str, &str)]) -> Self {
+        Self {
+            store: Arc::new(MemoryStore::new()),
+            config: config("password-reset", "users", overrides),
+        }
+    }
+
+    fn config(&self) -> Config {
+        self.config.clone()
+    }
+
+    fn store(&self) -> Arc<dyn ResetStore> {
+        self.store.clone()
+    }
+
+    fn users(&self) -> Arc<dyn UserDirectory> {
+        self.store.clone()
+    }
+
+    async fn put_user(&self, id: &str, email: &str) {
+        self.store.put_user(user_id(id), address(email), None);
+    }
+
+    async fn delete_user(&self, id: &str) {
+        self.store.delete_user(&user_id(id));
+    }
+
+    async fn password_hash(&self, id: &str) -> Option<String> {
+        self.store.password_hash(&user_id(id))
+    }
+
+    async fn password_changed_at(&self, id: &str) -> Option<u64> {
+        self.store.password_changed_at(&user_id(id))
+    }
+
+    async fn token_items(&self) -> usize {
+        self.store.all_tokens().len()
+    }
+}
+
+/// The DynamoDB adapter on moto, with a reset table and a users table of its own.
+pub struct Dynamo {
+    /// The adapter.
+    pub store: Arc<DynamoStore>,
+    /// A client for inspecting the tables.
+    pub client: aws_sdk_dynamodb::Client,
+    config: Config,
+}
+
+impl Dynamo {
+    /// The reset table's name.
+    pub fn reset_table(&self) -> &str {
+        &self.config.reset_table
+    }
+
+    /// The users table's name.
+    pub fn users_table(&self) -> &str {
+        &self.config.users.table
+    }
+
+    /// Every item of the reset table (strongly consistent scan, all pages).
+    pub async fn reset_items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.scan(self.reset_table()).await
+    }
+
+    /// Every item of `table`.
+    pub async fn scan(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// The user's item.
+    pub async fn user_item(&self, id: &str) -> Option<HashMap<String, AttributeValue>> {
+        let users = &self.config.users;
+        self.client
+            .get_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get the user item")
+            .item()
+            .cloned()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for Dynamo {
+    async fn start(label: &str, overrides: &[(&str, &str)]) -> Self {
+        let prefix = moto::unique_prefix(label);
+        let config = config(
+            &format!("{prefix}-reset"),
+            &format!("{prefix}-users"),
+            overrides,
+        );
+        let client = moto::dynamodb();
+        create_reset_table(&client, &config.reset_table)
+            .await
+            .expect("create the reset table");
+        create_users_table(&client, &config.users)
+            .await
+            .expect("create the users table");
+        Self {
+            store: Arc::new(DynamoStore::new(
+                client.clone(),
+                config.reset_table.clone(),
+                config.users.clone(),
+            )),
+            client,
+            config,
+        }
+    }
+
+    fn config(&self) -> Config {
+        self.config.clone()
+    }
+
+    fn store(&self) -> Arc<dyn ResetStore> {
+        self.store.clone()
+    }
+
+    fn users(&self) -> Arc<dyn UserDirectory> {
+        self.store.clone()
+    }
+
+    async fn put_user(&self, id: &str, email: &str) {
+        let users = &self.config.users;
+        self.client
+            .put_item()
+            .table_name(&users.table)
+            .item(&users.key_attribute, AttributeValue::S(id.to_owned()))
+            .item(&users.email_attribute, AttributeValue::S(email.to_owned()))
+            .send()
+            .await
+            .expect("put the user item");
+    }
+
+    async fn delete_user(&self, id: &str) {
+        let users = &self.config.users;
+        self.client
+            .delete_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, AttributeValue::S(id.to_owned()))
+            .send()
+            .await
+            .expect("delete the user item");
+    }
+
+    async fn password_hash(&self, id: &str) -> Option<String> {
+        let item = self.user_item(id).await?;
+        item.get(&self.config.users.password_attribute)?
+            .as_s()
+            .ok()
+            .cloned()
+    }
+
+    async fn password_changed_at(&self, id: &str) -> Option<u64> {
+        let item = self.user_item(id).await?;
+        item.get(&self.config.users.password_changed_attribute)?
+            .as_n()
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    async fn token_items(&self) -> usize {
+        self.reset_items()
+            .await
+            .iter()
+            .filter(|i| {
+                i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("TOKEN")
+            })
+            .count()
+    }
+}
+
+/// A user id (tests use valid ones).
+pub fn user_id(id: &str) -> UserId {
+    UserId::parse(id).expect("a valid user id")
+}
+
+/// An address (tests use valid ones).
+pub fn address(email: &str) -> EmailAddress {
+    EmailAddress::parse(email).expect("a valid address")
+}
+
+/// A password that passes the policy.
+pub fn password(raw: &str) -> NewPassword {
+    NewPassword::parse(raw).expect("a password the policy accepts")
+}
+
+/// The `code` query parameter of a reset link.
+pub fn code_in(link: &str) -> ResetCode {
+    let url = url::Url::parse(link).expect("the link is a URL");
+    let (_, code) = url
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("the link has a code parameter");
+    ResetCode::parse(&code).expect("the link's code is well formed")
+}
+
+/// The real use cases on a backend, a fixed clock and a mailer.
+pub struct TestApp<B> {
+    /// The store under test.
+    pub backend: B,
+    /// Starts at [`T0`]; move it with `advance`.
+    pub clock: Arc<FixedClock>,
+    /// Every mail sent, when the app records mail (see [`TestApp::start`]).
+    pub inbox: Arc<RecordingMailer>,
+    /// The use cases.
+    pub service: ResetService,
+}
+
+impl<B: Backend> TestApp<B> {
+    /// A fresh backend and a recording mailer.
+    pub async fn start(label: &str) -> Self {
+        let inbox = Arc::new(RecordingMailer::new());
+        Self::with_mailer(B::start(label, &[]).await, inbox.clone(), inbox)
+    }
+
+    /// A backend and the mailer the service sends through (`inbox` only records if it is the
+    /// same mailer).
+    pub fn with_mailer(backend: B, mailer: Arc<dyn Mailer>, inbox: Arc<RecordingMailer>) -> Self {
+        let clock = Arc::new(FixedClock::at(T0));
+        let service = ResetService::new(
+            backend.config(),
+            Ports {
+                store: backend.store(),
+                users: backend.users(),
+                mailer,
+                clock: clock.clone(),
+            },
+        );
+        Self {
+            backend,
+            clock,
+            inbox,
+            service,
+        }
+    }
+
+    /// Seconds since the epoch on the app's clock.
+    pub fn now(&self) -> u64 {
+        use shared::clock::Clock;
+        self.clock.now_secs()
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// A public request for `email` with the default callback, in English.
+    pub async fn request(&self, email: &str) -> Result<Option<Issued>, ServiceError> {
+        self.service
+            .request(RequestReset {
+                caller: Caller::Public,
+                target: Target::Email(address(email)),
+                link: LinkTarget::Callback(
+                    self.backend
+                        .config()
+                        .default_callback
+                        .expect("a default callback is configured"),
+                ),
+                locale: Locale::En,
+                return_code: false,
+                send_email: true,
+                max_concurrent: None,
+            })
+            .await
+    }
+
+    /// The code in the newest recorded mail.
+    pub fn last_code(&self) -> ResetCode {
+        let mail = self.inbox.sent().pop().expect("a mail was sent");
+        code_in(mail.link.as_deref().expect("the mail has a link"))
+    }
+
+    /// Check.
+    pub async fn check(&self, code: &ResetCode) -> CheckOutcome {
+        self.service
+            .check(Some(code.clone()))
+            .await
+            .expect("check answers")
+    }
+
+    /// Consume.
+    pub async fn consume(&self, code: &ResetCode, new_password: &str) -> Result<(), ServiceError> {
+        self.service
+            .consume(ConsumeReset {
+                code: Some(code.clone()),
+                password: password(new_password),
+                locale: Locale::En,
+            })
+            .await
+    }
+
+    /// Calls the HTTP edge with a JSON body from the public (no client address).
+    pub async fn call(&self, op: Operation, body: Value) -> Response {
+        call(&self.service, op, body, &[]).await
+    }
+
+    /// Calls the HTTP edge as the app's backend (bearer server key).
+    pub async fn call_as_server(&self, op: Operation, body: Value) -> Response {
+        let bearer = format!("Bearer {SERVER_KEY}");
+        call(
+            &self.service,
+            op,
+            body,
+            &[(header::AUTHORIZATION.as_str(), bearer.as_str())],
+        )
+        .await
+    }
+}
+
+/// An HTTP answer, parsed.
+#[derive(Debug)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// JSON body.
+    pub body: Value,
+}
+
+/// Calls the HTTP edge: POST with a JSON body and `headers`.
+pub async fn call(
+    service: &ResetService,
+    op: Operation,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut map = HeaderMap::new();
+    map.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+    }
+    let response = shared::http::handle(
+        service,
+        op,
+        ApiRequest {
+            method: Method::POST,
+            headers: map,
+            body: Bytes::from(body.to_string()),
+            client_ip: None,
+        },
+    )
+    .await;
+    let (parts, body) = response.into_parts();
+    Response {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_str(&body).expect("the API answers JSON"),
+    }
+}

@@ -1,0 +1,292 @@
+//! One conformance suite for the storage ports, run against BOTH adapters: the in-memory store
+//! and the DynamoDB store on moto. Each test drives the real use cases (with a fixed clock and a
+//! recording mailer), so "same semantics" means "the service behaves the same on either".
+//!
+//! Each test is a generic async fn over [`Backend`]; the macro at the bottom instantiates it
+//! once per adapter (`memory::<name>`, `dynamodb::<name>`).
+
+use integration_tests::app::{Backend, T0, TTL, TestApp};
+use serde_json::json;
+use shared::password;
+use shared::service::{CheckOutcome, Operation, ServiceError};
+
+const ADA: &str = "ada@example.com";
+const NEW_PASSWORD: &str = "correct horse battery staple";
+
+async fn app_with_ada<B: Backend>(label: &str) -> TestApp<B> {
+    let app = TestApp::<B>::start(label).await;
+    app.backend.put_user("user-ada", ADA).await;
+    app
+}
+
+fn assert_too_many(result: Result<impl Sized, ServiceError>, expected_retry_after: u64) {
+    match result {
+        Err(ServiceError::TooManyRequests { retry_after }) => {
+            assert_eq!(retry_after, expected_retry_after, "retry_after");
+        }
+        Err(other) => panic!("expected 429, got {other:?}"),
+        Ok(_) => panic!("expected 429, the request was accepted"),
+    }
+}
+
+async fn a_request_for_a_known_user_mails_one_link_whose_code_checks_valid<B: Backend>() {
+    let app = app_with_ada::<B>("issue").await;
+
+    let issued = app.request(ADA).await.expect("request accepted");
+    assert!(issued.is_some(), "a code is issued for a known user");
+
+    let sent = app.inbox.sent();
+    assert_eq!(sent.len(), 1, "exactly one mail");
+    assert_eq!(sent[0].to.as_str(), ADA);
+    let code = app.last_code();
+    assert_eq!(
+        app.check(&code).await,
+        CheckOutcome::Valid {
+            expires_at: T0 + TTL
+        }
+    );
+    assert_eq!(app.backend.token_items().await, 1);
+}
+
+async fn check_does_not_spend_the_code<B: Backend>() {
+    let app = app_with_ada::<B>("check").await;
+    app.request(ADA).await.expect("request accepted");
+    let code = app.last_code();
+
+    for _ in 0..3 {
+        assert!(matches!(app.check(&code).await, CheckOutcome::Valid { .. }));
+    }
+    app.consume(&code, NEW_PASSWORD)
+        .await
+        .expect("the checked code still works");
+}
+
+async fn consume_sets_the_password_spends_the_code_and_sends_the_changed_mail<B: Backend>() {
+    let app = app_with_ada::<B>("consume").await;
+    app.request(ADA).await.expect("request accepted");
+    let code = app.last_code();
+    app.advance(60);
+
+    app.consume(&code, NEW_PASSWORD).await.expect("consumed");
+
+    let hash = app
+        .backend
+        .password_hash("user-ada")
+        .await
+        .expect("a password hash is stored");
+    assert!(hash.starts_with("$argon2id$"), "an argon2id PHC string");
+    assert!(password::verify(NEW_PASSWORD, &hash), "the hash verifies");
+    assert_eq!(
+        app.backend.password_changed_at("user-ada").await,
+        Some(T0 + 60)
+    );
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    assert!(matches!(
+        app.consume(&code, "another good password").await,
+        Err(ServiceError::InvalidCode)
+    ));
+    assert!(
+        password::verify(
+            NEW_PASSWORD,
+            &app.backend.password_hash("user-ada").await.unwrap()
+        ),
+        "a spent code changes nothing"
+    );
+    let sent = app.inbox.sent();
+    assert_eq!(sent.len(), 2, "the reset mail and the changed mail");
+    assert_eq!(sent[1].to.as_str(), ADA);
+    assert!(sent[1].link.is_none(), "the changed mail carries no link");
+    assert_eq!(app.backend.token_items().await, 0);
+}
+
+async fn an_expired_code_is_invalid_for_check_and_consume<B: Backend>() {
+    let app = app_with_ada::<B>("expiry").await;
+    app.request(ADA).await.expect("request accepted");
+    let code = app.last_code();
+
+    app.advance(TTL - 1);
+    assert!(matches!(app.check(&code).await, CheckOutcome::Valid { .. }));
+    app.advance(1);
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    app.advance(1);
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    assert!(matches!(
+        app.consume(&code, NEW_PASSWORD).await,
+        Err(ServiceError::InvalidCode)
+    ));
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+}
+
+async fn a_slot_is_free_again_once_its_code_expires<B: Backend>() {
+    let app = app_with_ada::<B>("reuse").await;
+    for _ in 0..3 {
+        app.request(ADA).await.expect("request accepted");
+    }
+    assert_too_many(app.request(ADA).await, TTL);
+
+    app.advance(TTL + 1);
+    app.request(ADA)
+        .await
+        .expect("an expired slot is taken again");
+    let fresh = app.last_code();
+    assert!(matches!(
+        app.check(&fresh).await,
+        CheckOutcome::Valid { .. }
+    ));
+    // All three expired slots are free, not just one.
+    app.request(ADA).await.expect("second slot");
+    app.request(ADA).await.expect("third slot");
+    assert_too_many(app.request(ADA).await, TTL);
+    app.consume(&fresh, NEW_PASSWORD)
+        .await
+        .expect("a code in a reused slot works");
+}
+
+async fn consume_revokes_the_users_other_codes<B: Backend>() {
+    let app = app_with_ada::<B>("revoke").await;
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        app.request(ADA).await.expect("request accepted");
+        codes.push(app.last_code());
+        app.advance(10);
+    }
+
+    app.consume(&codes[1], NEW_PASSWORD)
+        .await
+        .expect("consumed");
+
+    for code in &codes {
+        assert_eq!(app.check(code).await, CheckOutcome::Invalid);
+    }
+    assert!(matches!(
+        app.consume(&codes[0], "another good password").await,
+        Err(ServiceError::InvalidCode)
+    ));
+    assert_eq!(app.backend.token_items().await, 0, "no token item is left");
+    // Every slot was freed: the cap starts over.
+    for _ in 0..3 {
+        app.request(ADA).await.expect("a freed slot");
+    }
+}
+
+async fn a_request_for_an_unknown_address_sends_no_mail_and_answers_like_a_known_one<B: Backend>() {
+    let app = app_with_ada::<B>("unknown").await;
+
+    let unknown = app.request("nobody@example.com").await.expect("accepted");
+    assert!(unknown.is_none(), "no code for an unknown address");
+    assert!(app.inbox.sent().is_empty(), "no mail");
+    assert_eq!(app.backend.token_items().await, 0, "no token");
+
+    let body = |email: &str| json!({"email": email});
+    let known = app.call(Operation::Request, body(ADA)).await;
+    let unknown = app
+        .call(Operation::Request, body("nobody@example.com"))
+        .await;
+    assert_eq!(known.status, 200);
+    assert_eq!(unknown.status, known.status);
+    assert_eq!(unknown.body, known.body, "the same body either way");
+    assert_eq!(app.inbox.sent().len(), 1, "only the known user got mail");
+}
+
+async fn the_cap_answers_429_with_the_seconds_until_the_earliest_slot_frees<B: Backend>() {
+    let app = app_with_ada::<B>("cap").await;
+    for _ in 0..3 {
+        app.request(ADA).await.expect("under the cap");
+        app.advance(100);
+    }
+    // Slots expire at T0+TTL, T0+TTL+100, T0+TTL+200; now is T0+300.
+    assert_too_many(app.request(ADA).await, TTL - 300);
+    assert_eq!(app.inbox.sent().len(), 3, "no mail past the cap");
+    assert_eq!(app.backend.token_items().await, 3);
+
+    let over = app.call(Operation::Request, json!({"email": ADA})).await;
+    assert_eq!(over.status, 429);
+    assert_eq!(over.body["code"], "TOO_MANY_REQUESTS");
+    assert_eq!(over.body["retry_after"], TTL - 300);
+    assert_eq!(
+        over.headers["retry-after"].to_str().ok(),
+        Some((TTL - 300).to_string().as_str())
+    );
+}
+
+async fn the_cap_holds_the_same_way_for_an_address_with_no_account<B: Backend>() {
+    let app = app_with_ada::<B>("cap-unknown").await;
+    for _ in 0..3 {
+        app.request("nobody@example.com")
+            .await
+            .expect("under the cap");
+        app.advance(100);
+    }
+    assert_too_many(app.request("nobody@example.com").await, TTL - 300);
+    // Case does not make a new address.
+    assert_too_many(app.request("NoBody@Example.com").await, TTL - 300);
+}
+
+async fn mail_goes_to_the_stored_address_not_the_typed_one<B: Backend>() {
+    let app = app_with_ada::<B>("stored-address").await;
+
+    app.request("ADA@Example.COM").await.expect("accepted");
+
+    let sent = app.inbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_str(), ADA, "to the address on the account");
+    // The cap is per normalized address: three spellings share it.
+    app.request("Ada@example.com").await.expect("accepted");
+    app.request(ADA).await.expect("accepted");
+    assert_too_many(app.request("ada@EXAMPLE.com").await, TTL);
+}
+
+async fn a_user_deleted_before_consume_leaves_the_code_unspent<B: Backend>() {
+    let app = app_with_ada::<B>("user-gone").await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+    assert!(matches!(app.check(&code).await, CheckOutcome::Valid { .. }));
+
+    app.backend.delete_user("user-ada").await;
+
+    assert!(matches!(
+        app.consume(&code, NEW_PASSWORD).await,
+        Err(ServiceError::InvalidCode)
+    ));
+    assert!(
+        matches!(app.check(&code).await, CheckOutcome::Valid { .. }),
+        "nothing was half-applied: the token is still there"
+    );
+    assert_eq!(app.backend.token_items().await, 1);
+    assert_eq!(app.inbox.sent().len(), 1, "no changed mail");
+}
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Memory>().await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Dynamo>().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_request_for_a_known_user_mails_one_link_whose_code_checks_valid,
+    check_does_not_spend_the_code,
+    consume_sets_the_password_spends_the_code_and_sends_the_changed_mail,
+    an_expired_code_is_invalid_for_check_and_consume,
+    a_slot_is_free_again_once_its_code_expires,
+    consume_revokes_the_users_other_codes,
+    a_request_for_an_unknown_address_sends_no_mail_and_answers_like_a_known_one,
+    the_cap_answers_429_with_the_seconds_until_the_earliest_slot_frees,
+    the_cap_holds_the_same_way_for_an_address_with_no_account,
+    mail_goes_to_the_stored_address_not_the_typed_one,
+    a_user_deleted_before_consume_leaves_the_code_unspent,
+);
