@@ -1,0 +1,134 @@
+// Every setting of the stack, read from CDK context. The keys are the SAM template's parameter
+// names in lowerCamelCase (AllowedCallbackOrigins -> allowedCallbackOrigins); the defaults are
+// the functions' own (shared/src/config.rs). Required: mailFrom, allowedCallbackOrigins.
+import { Node } from 'constructs';
+
+export interface Settings {
+  // Function settings (environment variables).
+  readonly allowedCallbackOrigins: string;
+  readonly defaultCallbackUrl: string;
+  readonly mailFrom: string;
+  readonly sesConfigurationSet: string;
+  readonly appName: string;
+  readonly notifyPasswordChanged: boolean;
+  readonly tokenTtlSeconds: number;
+  readonly maxConcurrentRequests: number;
+  readonly rateLimitRequest: string;
+  readonly rateLimitCheck: string;
+  readonly rateLimitConsume: string;
+  readonly minRequestResponseMs: number;
+  readonly serverKeySha256: string;
+  /** Empty: the stack creates a demo users table. */
+  readonly usersTableName: string;
+  readonly usersKeyAttribute: string;
+  readonly usersEmailAttribute: string;
+  /** "-" or "none": no index, the key attribute is the email. */
+  readonly usersEmailIndex: string;
+  readonly usersPasswordAttribute: string;
+  readonly usersPasswordChangedAttribute: string;
+  // Stack settings.
+  readonly sesSandbox: boolean;
+  readonly apiThrottlingRateLimit: number;
+  readonly apiThrottlingBurstLimit: number;
+  readonly tableDeletionProtection: boolean;
+  readonly logRetentionDays: number;
+  readonly logLevel: string;
+}
+
+export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
+  defaultCallbackUrl: '',
+  sesConfigurationSet: '',
+  appName: 'Example App',
+  notifyPasswordChanged: true,
+  tokenTtlSeconds: 3600,
+  maxConcurrentRequests: 3,
+  rateLimitRequest: '20/600',
+  rateLimitCheck: '60/600',
+  rateLimitConsume: '60/600',
+  minRequestResponseMs: 400,
+  serverKeySha256: '',
+  usersTableName: '',
+  usersKeyAttribute: 'id',
+  usersEmailAttribute: 'email',
+  usersEmailIndex: 'email-index',
+  usersPasswordAttribute: 'password_hash',
+  usersPasswordChangedAttribute: 'password_changed_at',
+  sesSandbox: false,
+  apiThrottlingRateLimit: 20,
+  apiThrottlingBurstLimit: 50,
+  tableDeletionProtection: true,
+  logRetentionDays: 30,
+  logLevel: 'INFO',
+};
+
+function fail(key: string, why: string): never {
+  throw new Error(`context ${key}: ${why} (cdk synth -c ${key}=...; see docs/deploy.md)`);
+}
+
+/** Reads every key; context values arrive as strings from `-c` and as JSON from cdk.json. */
+export function settingsFromContext(node: Node): Settings {
+  const raw = (key: string): unknown => node.tryGetContext(key);
+  const str = (key: keyof Settings, dflt: string): string => {
+    const v = raw(key);
+    return v === undefined || v === null ? dflt : String(v).trim();
+  };
+  const num = (key: keyof Settings, dflt: number, min: number, max: number): number => {
+    const v = raw(key);
+    if (v === undefined || v === null || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) fail(key, `must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const bool = (key: keyof Settings, dflt: boolean): boolean => {
+    const v = raw(key);
+    if (v === undefined || v === null || v === '') return dflt;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    return fail(key, 'must be true or false');
+  };
+  const required = (key: keyof Settings, pattern: RegExp, example: string): string => {
+    const v = str(key, '');
+    if (!v) fail(key, `is required, e.g. ${example}`);
+    if (!pattern.test(v)) fail(key, `${JSON.stringify(v)} does not look like ${example}`);
+    return v;
+  };
+  const limit = (key: keyof Settings, dflt: string): string => {
+    const v = str(key, dflt);
+    if (!/^[0-9]+\/[0-9]+$/.test(v)) fail(key, 'must be MAX/SECONDS, e.g. 20/600');
+    return v;
+  };
+  const serverKeySha256 = str('serverKeySha256', DEFAULTS.serverKeySha256);
+  if (!/^([0-9a-fA-F]{64})?$/.test(serverKeySha256)) fail('serverKeySha256', 'must be 64 hex characters');
+
+  return {
+    allowedCallbackOrigins: required(
+      'allowedCallbackOrigins',
+      /^(https?:\/\/[^,/\s]+)(,\s*https?:\/\/[^,/\s]+)*$/,
+      'https://app.example.com',
+    ),
+    mailFrom: required('mailFrom', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'no-reply@example.com'),
+    defaultCallbackUrl: str('defaultCallbackUrl', DEFAULTS.defaultCallbackUrl),
+    sesConfigurationSet: str('sesConfigurationSet', DEFAULTS.sesConfigurationSet),
+    appName: str('appName', DEFAULTS.appName),
+    notifyPasswordChanged: bool('notifyPasswordChanged', DEFAULTS.notifyPasswordChanged),
+    tokenTtlSeconds: num('tokenTtlSeconds', DEFAULTS.tokenTtlSeconds, 60, 86_400),
+    maxConcurrentRequests: num('maxConcurrentRequests', DEFAULTS.maxConcurrentRequests, 1, 10),
+    rateLimitRequest: limit('rateLimitRequest', DEFAULTS.rateLimitRequest),
+    rateLimitCheck: limit('rateLimitCheck', DEFAULTS.rateLimitCheck),
+    rateLimitConsume: limit('rateLimitConsume', DEFAULTS.rateLimitConsume),
+    minRequestResponseMs: num('minRequestResponseMs', DEFAULTS.minRequestResponseMs, 0, 10_000),
+    serverKeySha256,
+    usersTableName: str('usersTableName', DEFAULTS.usersTableName),
+    usersKeyAttribute: str('usersKeyAttribute', DEFAULTS.usersKeyAttribute),
+    usersEmailAttribute: str('usersEmailAttribute', DEFAULTS.usersEmailAttribute),
+    usersEmailIndex: str('usersEmailIndex', DEFAULTS.usersEmailIndex),
+    usersPasswordAttribute: str('usersPasswordAttribute', DEFAULTS.usersPasswordAttribute),
+    usersPasswordChangedAttribute: str('usersPasswordChangedAttribute', DEFAULTS.usersPasswordChangedAttribute),
+    sesSandbox: bool('sesSandbox', DEFAULTS.sesSandbox),
+    apiThrottlingRateLimit: num('apiThrottlingRateLimit', DEFAULTS.apiThrottlingRateLimit, 1, 1_000_000),
+    apiThrottlingBurstLimit: num('apiThrottlingBurstLimit', DEFAULTS.apiThrottlingBurstLimit, 1, 1_000_000),
+    tableDeletionProtection: bool('tableDeletionProtection', DEFAULTS.tableDeletionProtection),
+    logRetentionDays: num('logRetentionDays', DEFAULTS.logRetentionDays, 1, 3653),
+    logLevel: str('logLevel', DEFAULTS.logLevel).toUpperCase(),
+  };
+}
