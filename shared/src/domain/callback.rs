@@ -57,7 +57,7 @@ impl AllowedOrigins {
 
     fn allows(&self, url: &Url) -> bool {
         let origin = url.origin().ascii_serialization();
-        self.0.iter().any(|o| *o == origin)
+        self.0.contains(&origin)
     }
 }
 
