@@ -54,6 +54,9 @@ pub struct Options {
     pub create_tables: bool,
     /// `--mailer console|ses`.
     pub mailer: MailerKind,
+    /// `--mail-delay-ms N`: each send waits this long first, like a real provider's round trip
+    /// (for the timing benchmark).
+    pub mail_delay_ms: u64,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
             store: StoreKind::Memory,
             create_tables: false,
             mailer: MailerKind::Console,
+            mail_delay_ms: 0,
         }
     }
 }
@@ -74,13 +78,14 @@ impl Default for Options {
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
-                 [--mailer console|ses]
+                 [--mailer console|ses] [--mail-delay-ms N]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
   --store KIND           memory (default) or dynamodb (endpoint from AWS_ENDPOINT_URL)
   --create-tables        with --store dynamodb: create missing tables, TTL enabled
   --mailer KIND          console (default; mailbox at /_dev/mailbox) or ses (AWS_ENDPOINT_URL)
+  --mail-delay-ms N      wait N ms in each send, like a real provider (timing benchmark)
 
 Every service setting is read from the environment (see README: Configuration).";
 
@@ -132,6 +137,11 @@ impl Options {
                         "ses" => MailerKind::Ses,
                         other => return Err(format!("unknown mailer {other:?}")),
                     };
+                }
+                "--mail-delay-ms" => {
+                    opts.mail_delay_ms = value("milliseconds")?
+                        .parse()
+                        .map_err(|_| "--mail-delay-ms needs a number".to_owned())?;
                 }
                 "--create-tables" => opts.create_tables = true,
                 other => return Err(format!("unknown flag {other:?}")),

@@ -123,6 +123,13 @@ impl LocalApi {
             }
         };
 
+        let mailer: Arc<dyn Mailer> = match options.mail_delay_ms {
+            0 => mailer,
+            ms => Arc::new(SlowMailer {
+                inner: mailer,
+                delay: std::time::Duration::from_millis(ms),
+            }),
+        };
         let service = ResetService::new(
             config,
             Ports {
@@ -260,6 +267,20 @@ impl LocalApi {
             Accounts::Dynamo(store) => store.by_email(email).await?,
         };
         Ok(found.map(|u| u.id))
+    }
+}
+
+/// Adds a provider-like delay before each send (`--mail-delay-ms`).
+struct SlowMailer {
+    inner: Arc<dyn Mailer>,
+    delay: std::time::Duration,
+}
+
+#[async_trait::async_trait]
+impl Mailer for SlowMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), shared::mail::MailError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.send(mail).await
     }
 }
 
