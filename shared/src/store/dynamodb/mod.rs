@@ -19,10 +19,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::DeleteBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use aws_smithy_types::retry::ProvideErrorKind;
 
 use self::schema::{PK, SK, TTL_ATTRIBUTE};
 use super::{
@@ -143,18 +147,69 @@ fn token_item(t: &TokenRecord) -> Item {
     item
 }
 
+/// Which failures of an operation mean "try again later". DynamoDB's model marks none of its
+/// errors retryable, so the SDK's `retryable_error_kind()` is always `None` for them: the typed
+/// variants (and, for a cancelled transaction, its reason codes) say it instead.
+trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+macro_rules! transient {
+    ($($err:ty $(: $extra:ident)*;)*) => {$(
+        impl Transient for $err {
+            fn is_transient(&self) -> bool {
+                self.is_throttling_exception()
+                    || self.is_provisioned_throughput_exceeded_exception()
+                    || self.is_request_limit_exceeded()
+                    || self.is_internal_server_error()
+                    $(|| self.$extra())*
+            }
+        }
+    )*};
+}
+
+transient! {
+    QueryError;
+    GetItemError;
+    PutItemError: is_transaction_conflict_exception;
+    UpdateItemError: is_transaction_conflict_exception;
+    DeleteItemError: is_transaction_conflict_exception;
+}
+
+impl Transient for TransactWriteItemsError {
+    fn is_transient(&self) -> bool {
+        // Cancelled because one of its items was throttled or in another transaction.
+        let item_throttled = match self {
+            Self::TransactionCanceledException(e) => e.cancellation_reasons().iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some(
+                        "ThrottlingError" | "ProvisionedThroughputExceeded" | "TransactionConflict"
+                    )
+                )
+            }),
+            _ => false,
+        };
+        item_throttled
+            || self.is_throttling_exception()
+            || self.is_provisioned_throughput_exceeded_exception()
+            || self.is_request_limit_exceeded()
+            || self.is_internal_server_error()
+            || self.is_transaction_in_progress_exception()
+    }
+}
+
 /// Sorts an SDK failure: throttling, server errors and transport failures (after the SDK's own
 /// retries) are `Unavailable`; the rest (missing table, bad request) is `Other`.
 fn classify<E>(err: SdkError<E>) -> StoreError
 where
-    E: ProvideErrorKind + std::error::Error + Send + Sync + 'static,
+    E: Transient + std::error::Error + Send + Sync + 'static,
 {
     let transient = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
         SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
-            service.err().retryable_error_kind().is_some()
-                || service.raw().status().is_server_error()
+            service.err().is_transient() || service.raw().status().is_server_error()
         }
         _ => false,
     };
