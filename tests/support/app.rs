@@ -4,6 +4,7 @@
 //! and the HTTP edge.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -416,7 +417,12 @@ impl<B: Backend> TestApp<B> {
 
     /// Calls the HTTP edge with a JSON body from the public (no client address).
     pub async fn call(&self, op: Operation, body: Value) -> Response {
-        call(&self.service, op, body, &[]).await
+        call(&self.service, op, body, &[], None).await
+    }
+
+    /// Calls the HTTP edge from the public at `ip` (counted by the per-IP limits).
+    pub async fn call_from(&self, ip: IpAddr, op: Operation, body: Value) -> Response {
+        call(&self.service, op, body, &[], Some(ip)).await
     }
 
     /// Calls the HTTP edge as the app's backend (bearer server key).
@@ -427,6 +433,7 @@ impl<B: Backend> TestApp<B> {
             op,
             body,
             &[(header::AUTHORIZATION.as_str(), bearer.as_str())],
+            None,
         )
         .await
     }
@@ -443,12 +450,13 @@ pub struct Response {
     pub body: Value,
 }
 
-/// Calls the HTTP edge: POST with a JSON body and `headers`.
+/// Calls the HTTP edge: POST with a JSON body and `headers`, from `client_ip`.
 pub async fn call(
     service: &ResetService,
     op: Operation,
     body: Value,
     headers: &[(&str, &str)],
+    client_ip: Option<IpAddr>,
 ) -> Response {
     let mut map = HeaderMap::new();
     map.insert(
@@ -468,7 +476,7 @@ pub async fn call(
             method: Method::POST,
             headers: map,
             body: Bytes::from(body.to_string()),
-            client_ip: None,
+            client_ip,
         },
     )
     .await;

@@ -1,0 +1,663 @@
+//! The DynamoDB adapter on moto (a real DynamoDB-compatible server, over HTTP, through
+//! `aws-sdk-dynamodb`): races settled by conditional writes, what the table holds after a
+//! flow, all-or-nothing consume, the store being unavailable, and template.yaml agreeing with
+//! the code's table definition.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use integration_tests::app::{Backend, Dynamo, TTL, TestApp, config};
+use integration_tests::moto;
+use serde_json::json;
+use shared::clock::FixedClock;
+use shared::domain::ResetCode;
+use shared::mail::recording::RecordingMailer;
+use shared::password;
+use shared::service::{Operation, Ports, ResetService, ServiceError};
+use shared::store::dynamodb::DynamoStore;
+use shared::store::dynamodb::schema::{TTL_ATTRIBUTE, reset_key_schema};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ADA: &str = "ada@example.com";
+
+type Item = HashMap<String, AttributeValue>;
+
+fn sk(item: &Item) -> &str {
+    item.get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str)
+}
+
+async fn app_with_ada(label: &str) -> Arc<TestApp<Dynamo>> {
+    let app = TestApp::<Dynamo>::start(label).await;
+    app.backend.put_user("user-ada", ADA).await;
+    Arc::new(app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_for_one_email_store_exactly_the_cap_of_tokens() {
+    let app = app_with_ada("race-request").await;
+    let cap = app.service.config().max_concurrent as usize;
+    assert_eq!(cap, 3, "MAX_CONCURRENT_REQUESTS default");
+
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.request(ADA).await })
+        })
+        .collect();
+    let (mut accepted, mut limited) = (0, 0);
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(Some(_)) => accepted += 1,
+            Err(ServiceError::TooManyRequests { retry_after }) => {
+                assert_eq!(retry_after, TTL);
+                limited += 1;
+            }
+            other => panic!("unexpected outcome: {:?}", other.map(|_| "accepted")),
+        }
+    }
+    assert_eq!(accepted, cap, "winners");
+    assert_eq!(limited, 50 - cap, "429s");
+
+    let items = app.backend.reset_items().await;
+    assert_eq!(items.iter().filter(|i| sk(i) == "TOKEN").count(), cap);
+    assert_eq!(
+        items.iter().filter(|i| sk(i).starts_with("SLOT#")).count(),
+        cap
+    );
+    assert_eq!(app.inbox.sent().len(), cap, "one mail per token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_for_an_unknown_email_take_exactly_the_cap_of_slots() {
+    let app = app_with_ada("race-unknown").await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.request("ghost@example.com").await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(None) => accepted += 1,
+            Err(ServiceError::TooManyRequests { .. }) => {}
+            other => panic!("unexpected outcome: {:?}", other.map(|_| "issued")),
+        }
+    }
+    assert_eq!(accepted, 3);
+    let items = app.backend.reset_items().await;
+    assert_eq!(items.len(), 3, "three slot items and nothing else");
+    assert!(items.iter().all(|i| sk(i).starts_with("SLOT#")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_consumes_of_one_code_succeed_once_and_write_one_password() {
+    let app = app_with_ada("race-consume").await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+
+    // Each contender sets a different password, so the stored hash names the one writer.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let app = app.clone();
+            let code = code.clone();
+            tokio::spawn(async move {
+                let outcome = app.consume(&code, &format!("contender password {i}")).await;
+                (i, outcome)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task ran") {
+            (i, Ok(())) => winners.push(i),
+            (_, Err(ServiceError::InvalidCode)) => {}
+            (_, Err(other)) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one consume succeeds");
+
+    let user = app.backend.user_item("user-ada").await.expect("user item");
+    let hash = user["password_hash"].as_s().expect("a password hash");
+    for i in 0..20 {
+        assert_eq!(
+            password::verify(&format!("contender password {i}"), hash),
+            i == winners[0],
+            "the stored password is the winner's and only the winner's (contender {i})"
+        );
+    }
+    let items = app.backend.reset_items().await;
+    assert!(items.is_empty(), "token and slot are gone");
+    let changed = app.inbox.sent().iter().filter(|m| m.link.is_none()).count();
+    assert_eq!(changed, 1, "one password-changed mail");
+}
+
+fn strings(value: &AttributeValue, out: &mut Vec<String>) {
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => out.push(s.clone()),
+        AttributeValue::Ss(v) | AttributeValue::Ns(v) => out.extend(v.iter().cloned()),
+        AttributeValue::L(v) => v.iter().for_each(|v| strings(v, out)),
+        AttributeValue::M(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        AttributeValue::B(b) => out.push(String::from_utf8_lossy(b.as_ref()).into_owned()),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_flow_the_table_holds_no_code_no_unknown_address_and_only_expiring_items() {
+    let app = app_with_ada("scan").await;
+    let ip = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+    let ghost = "Ghost.Writer@Example.com";
+
+    // Through the HTTP edge, so the per-IP windows are written too.
+    for _ in 0..3 {
+        let r = app
+            .call_from(ip, Operation::Request, json!({"email": ADA}))
+            .await;
+        assert_eq!(r.status, 200);
+        let r = app
+            .call_from(ip, Operation::Request, json!({"email": ghost}))
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let codes: Vec<ResetCode> = app
+        .inbox
+        .sent()
+        .iter()
+        .map(|m| integration_tests::app::code_in(m.link.as_deref().expect("a link")))
+        .collect();
+    assert_eq!(codes.len(), 3);
+    let r = app
+        .call_from(ip, Operation::Check, json!({"code": codes[0].expose()}))
+        .await;
+    assert_eq!(r.body["is_valid"], true);
+    app.request(ADA).await.expect_err("the cap is reached");
+    app.consume(&codes[2], "a brand new password")
+        .await
+        .expect("consumed");
+    // A fresh code that stays live, so the scan sees a token item too.
+    app.request(ADA).await.expect("a slot was freed");
+    let live = app.last_code();
+
+    let items = app.backend.reset_items().await;
+    let kinds: BTreeSet<&str> = items
+        .iter()
+        .map(|i| sk(i).split('#').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["SLOT", "TOKEN", "WINDOW"]),
+        "tokens, slots and windows were all written"
+    );
+    let secrets: Vec<&str> = codes.iter().chain([&live]).map(ResetCode::expose).collect();
+    for item in &items {
+        let mut values = Vec::new();
+        for (name, value) in item {
+            values.push(name.clone());
+            strings(value, &mut values);
+        }
+        for v in &values {
+            assert!(
+                !secrets.iter().any(|code| v.contains(code)),
+                "an item of kind {} holds a reset code",
+                sk(item)
+            );
+            let lower = v.to_ascii_lowercase();
+            assert!(
+                !lower.contains("ghost.writer") && !lower.contains("example.com"),
+                "an item of kind {} holds a plaintext address",
+                sk(item)
+            );
+        }
+        let expires_at = item
+            .get(TTL_ATTRIBUTE)
+            .unwrap_or_else(|| panic!("an item of kind {} has no {TTL_ATTRIBUTE}", sk(item)));
+        let n = expires_at
+            .as_n()
+            .unwrap_or_else(|_| panic!("{TTL_ATTRIBUTE} of a {} item is not a number", sk(item)));
+        assert!(
+            n.parse::<u64>().is_ok_and(|t| t > app.now() - TTL),
+            "epoch seconds"
+        );
+    }
+
+    let ttl = app
+        .backend
+        .client
+        .describe_time_to_live()
+        .table_name(app.backend.reset_table())
+        .send()
+        .await
+        .expect("describe TTL");
+    let ttl = ttl.time_to_live_description().expect("a TTL description");
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(ttl.attribute_name(), Some(TTL_ATTRIBUTE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consume_whose_user_vanished_after_check_is_rejected_and_changes_nothing() {
+    let app = app_with_ada("half-applied").await;
+    for _ in 0..2 {
+        app.request(ADA).await.expect("accepted");
+    }
+    let code = app.last_code();
+    let r = app
+        .call(Operation::Check, json!({"code": code.expose()}))
+        .await;
+    assert_eq!(r.body["is_valid"], true);
+    let before = app.backend.reset_items().await;
+    assert_eq!(before.len(), 4, "two tokens and two slots");
+
+    app.backend.delete_user("user-ada").await;
+    let r = app
+        .call(
+            Operation::Consume,
+            json!({"code": code.expose(), "password": "a brand new password"}),
+        )
+        .await;
+
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["code"], "INVALID_CODE");
+    let mut after = app.backend.reset_items().await;
+    let key = |i: &Item| format!("{:?}{:?}", i.get("pk"), i.get("sk"));
+    let mut before = before;
+    before.sort_by_key(key);
+    after.sort_by_key(key);
+    assert_eq!(after, before, "no token and no slot was deleted");
+    assert!(
+        app.backend.user_item("user-ada").await.is_none(),
+        "the password update did not recreate the user"
+    );
+    let r = app
+        .call(Operation::Check, json!({"code": code.expose()}))
+        .await;
+    assert_eq!(r.body["is_valid"], true, "the token is untouched");
+}
+
+/// A port on 127.0.0.1 that nothing listens on: bound, then let go.
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    listener.local_addr().expect("local address").port()
+}
+
+fn service_on(store: DynamoStore, reset_table: &str) -> ResetService {
+    let config = config(reset_table, "users", &[]);
+    ResetService::new(
+        config,
+        Ports {
+            store: Arc::new(store.clone()),
+            users: Arc::new(store),
+            mailer: Arc::new(RecordingMailer::new()),
+            clock: Arc::new(FixedClock::at(integration_tests::app::T0)),
+        },
+    )
+}
+
+async fn assert_503_for_every_operation(service: &ResetService) {
+    let code = ResetCode::generate();
+    let calls = [
+        (Operation::Request, json!({"email": ADA})),
+        (Operation::Check, json!({"code": code.expose()})),
+        (
+            Operation::Consume,
+            json!({"code": code.expose(), "password": "a brand new password"}),
+        ),
+    ];
+    for (op, body) in calls {
+        let ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let r = integration_tests::app::call(service, op, body, &[], ip).await;
+        assert_eq!(r.status, 503, "{}", op.name());
+        assert_eq!(r.body["code"], "SERVICE_UNAVAILABLE", "{}", op.name());
+        let retry_after = r
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(retry_after.is_some_and(|s| s >= 1), "{}", op.name());
+        assert_eq!(r.body["retry_after"].as_u64(), retry_after, "{}", op.name());
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_store_answers_503_with_retry_after() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port().await);
+    let users = config("reset", "users", &[]).users;
+    let store = DynamoStore::new(moto::dynamodb_client_at(&endpoint, 2), "reset", users);
+    assert_503_for_every_operation(&service_on(store, "reset")).await;
+}
+
+/// Answers every request the way DynamoDB answers when it throttles, until dropped.
+async fn throttling_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("local address").port();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                // Read the request head and its body, then answer and close.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                let response = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                     x-amzn-requestid: test\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_throttled_store_answers_503_with_retry_after() {
+    let (port, server) = throttling_server().await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let users = config("reset", "users", &[]).users;
+    let store = DynamoStore::new(moto::dynamodb_client_at(&endpoint, 2), "reset", users);
+    assert_503_for_every_operation(&service_on(store, "reset")).await;
+    server.abort();
+}
+
+/// The parts of a CloudFormation table definition this test compares, read from YAML by a
+/// small indentation-based reader: enough for `KeySchema`, `AttributeDefinitions` (block or
+/// flow style) and `TimeToLiveSpecification`, and indifferent to tags such as `!Ref` elsewhere.
+mod cfn {
+    use std::collections::HashMap;
+
+    /// One non-blank, comment-free line with its indentation.
+    struct Line<'a> {
+        indent: usize,
+        text: &'a str,
+    }
+
+    fn lines(src: &str) -> Vec<Line<'_>> {
+        src.lines()
+            .map(|l| match l.find(" #") {
+                Some(i) if !l[..i].contains(['"', '\'']) => &l[..i],
+                _ => l,
+            })
+            .map(|l| {
+                if l.trim_start().starts_with('#') {
+                    ""
+                } else {
+                    l
+                }
+            })
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| Line {
+                indent: l.len() - l.trim_start().len(),
+                text: l.trim(),
+            })
+            .collect()
+    }
+
+    /// The lines nested under the first `key:` at `indent` within `ls`.
+    fn block<'a, 'b>(ls: &'b [Line<'a>], key: &str) -> Option<&'b [Line<'a>]> {
+        let at = ls
+            .iter()
+            .position(|l| l.text == format!("{key}:") || l.text.starts_with(&format!("{key}: ")))?;
+        let indent = ls[at].indent;
+        let end = ls[at + 1..]
+            .iter()
+            .position(|l| l.indent <= indent && !(l.indent == indent && l.text.starts_with("- ")))
+            .map_or(ls.len(), |p| at + 1 + p);
+        Some(&ls[at + 1..end])
+    }
+
+    fn scalar(v: &str) -> String {
+        v.trim().trim_matches(['"', '\'']).to_owned()
+    }
+
+    /// `k: v, k: v` (the inside of a flow mapping) or a single `k: v`.
+    fn pairs(text: &str, out: &mut HashMap<String, String>) {
+        let text = text.trim().trim_start_matches('{').trim_end_matches('}');
+        for pair in text.split(',') {
+            if let Some((k, v)) = pair.split_once(':') {
+                out.insert(scalar(k), scalar(v));
+            }
+        }
+    }
+
+    /// A block sequence of mappings, each item flow (`- { a: b }`) or block (`- a: b` + lines).
+    fn list_of_maps(ls: &[Line<'_>]) -> Vec<HashMap<String, String>> {
+        let mut items: Vec<HashMap<String, String>> = Vec::new();
+        for l in ls {
+            if let Some(rest) = l.text.strip_prefix("- ") {
+                items.push(HashMap::new());
+                pairs(rest, items.last_mut().expect("just pushed"));
+            } else if let Some(item) = items.last_mut() {
+                pairs(l.text, item);
+            }
+        }
+        items
+    }
+
+    /// A DynamoDB table resource of the template.
+    #[derive(Debug)]
+    pub struct Table {
+        pub name: String,
+        pub key_schema: Vec<(String, String)>,
+        pub attributes: Vec<(String, String)>,
+        pub ttl: Option<HashMap<String, String>>,
+    }
+
+    /// Every `AWS::DynamoDB::Table` under `Resources:`.
+    pub fn tables(src: &str) -> Vec<Table> {
+        let ls = lines(src);
+        let Some(resources) = ls
+            .iter()
+            .position(|l| l.indent == 0 && l.text == "Resources:")
+        else {
+            return Vec::new();
+        };
+        let body: Vec<&Line<'_>> = ls[resources + 1..]
+            .iter()
+            .take_while(|l| l.indent > 0)
+            .collect();
+        let Some(res_indent) = body.first().map(|l| l.indent) else {
+            return Vec::new();
+        };
+        let starts: Vec<usize> = (0..body.len())
+            .filter(|&i| body[i].indent == res_indent)
+            .chain([body.len()])
+            .collect();
+        let mut out = Vec::new();
+        for w in starts.windows(2) {
+            let (head, rest) = (body[w[0]], &body[w[0] + 1..w[1]]);
+            let rest: Vec<Line<'_>> = rest
+                .iter()
+                .map(|l| Line {
+                    indent: l.indent,
+                    text: l.text,
+                })
+                .collect();
+            let is_table = rest.iter().any(|l| l.text == "Type: AWS::DynamoDB::Table");
+            let Some(props) = is_table.then(|| block(&rest, "Properties")).flatten() else {
+                continue;
+            };
+            let two = |m: HashMap<String, String>, a: &str, b: &str| {
+                (
+                    m.get(a).cloned().unwrap_or_default(),
+                    m.get(b).cloned().unwrap_or_default(),
+                )
+            };
+            out.push(Table {
+                name: head.text.trim_end_matches(':').to_owned(),
+                key_schema: block(props, "KeySchema")
+                    .map(list_of_maps)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| two(m, "AttributeName", "KeyType"))
+                    .collect(),
+                attributes: block(props, "AttributeDefinitions")
+                    .map(list_of_maps)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| two(m, "AttributeName", "AttributeType"))
+                    .collect(),
+                ttl: block(props, "TimeToLiveSpecification").map(|ls| {
+                    let mut m = HashMap::new();
+                    ls.iter().for_each(|l| pairs(l.text, &mut m));
+                    m
+                }),
+            });
+        }
+        out
+    }
+}
+
+/// How `table` differs from the code's reset table; empty when it matches.
+fn differences_from_the_code(table: &cfn::Table) -> Vec<String> {
+    let mut out = Vec::new();
+    let expected: Vec<(String, String)> = reset_key_schema()
+        .into_iter()
+        .map(|(name, kind)| (name, kind.to_owned()))
+        .collect();
+    if table.key_schema != expected {
+        out.push(format!(
+            "KeySchema is {:?}, the code says {expected:?}",
+            table.key_schema
+        ));
+    }
+    let mut attributes = table.attributes.clone();
+    attributes.sort();
+    let mut expected_attributes: Vec<(String, String)> = expected
+        .iter()
+        .map(|(name, _)| (name.clone(), "S".to_owned()))
+        .collect();
+    expected_attributes.sort();
+    if attributes != expected_attributes {
+        out.push(format!(
+            "AttributeDefinitions are {attributes:?}, the code says {expected_attributes:?}"
+        ));
+    }
+    let ttl = table.ttl.clone().unwrap_or_default();
+    if ttl.get("AttributeName").map(String::as_str) != Some(TTL_ATTRIBUTE) {
+        out.push(format!(
+            "TTL attribute is {:?}, the code says {TTL_ATTRIBUTE:?}",
+            ttl.get("AttributeName")
+        ));
+    }
+    if ttl.get("Enabled").map(String::as_str) != Some("true") {
+        out.push("TTL is not enabled".to_owned());
+    }
+    out
+}
+
+#[test]
+fn template_yaml_defines_the_reset_table_exactly_as_the_code_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let src = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let tables = cfn::tables(&src);
+    let with_ttl: Vec<&cfn::Table> = tables.iter().filter(|t| t.ttl.is_some()).collect();
+    assert_eq!(
+        with_ttl.len(),
+        1,
+        "exactly one AWS::DynamoDB::Table with a TimeToLiveSpecification (the reset table); \
+         found tables {:?}",
+        tables.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    let differences = differences_from_the_code(with_ttl[0]);
+    assert!(
+        differences.is_empty(),
+        "template.yaml's {} differs from shared::store::dynamodb::schema: {differences:#?}",
+        with_ttl[0].name
+    );
+}
+
+#[test]
+fn the_template_reader_understands_block_and_flow_style_and_sees_drift() {
+    let block_style = "\
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: { Variables: { T: !Ref Table } }
+  Table:
+    Type: AWS::DynamoDB::Table # the reset table
+    Properties:
+      TableName: !Sub '${AWS::StackName}-reset'
+      KeySchema:
+        - AttributeName: pk
+          KeyType: HASH
+        - AttributeName: sk
+          KeyType: RANGE
+      AttributeDefinitions:
+        - AttributeName: \"pk\"
+          AttributeType: S
+        - AttributeName: sk
+          AttributeType: S
+      TimeToLiveSpecification:
+        Enabled: true
+        AttributeName: expires_at
+Outputs:
+  X:
+    Value: !GetAtt Table.Arn
+";
+    let tables = cfn::tables(block_style);
+    assert_eq!(tables.len(), 1);
+    assert_eq!(differences_from_the_code(&tables[0]), Vec::<String>::new());
+
+    let drifted = block_style.replace("AttributeName: expires_at", "AttributeName: ttl");
+    assert_eq!(
+        differences_from_the_code(&cfn::tables(&drifted)[0]).len(),
+        1
+    );
+    let swapped = block_style
+        .replace("KeyType: HASH", "KeyType: X")
+        .replace("KeyType: RANGE", "KeyType: HASH")
+        .replace("KeyType: X", "KeyType: RANGE");
+    assert_eq!(
+        differences_from_the_code(&cfn::tables(&swapped)[0]).len(),
+        1
+    );
+    let renamed = block_style.replace("AttributeName: sk", "AttributeName: sort");
+    assert_eq!(
+        differences_from_the_code(&cfn::tables(&renamed)[0]).len(),
+        2,
+        "key schema and attribute definitions"
+    );
+}
