@@ -51,7 +51,10 @@ async fn no_code_password_or_key_reaches_the_logs() {
     secrets.push("weak".to_owned());
     let new_password = "the new secret passphrase";
     secrets.push(new_password.to_owned());
-    assert_eq!(app.consume(&code, new_password).await.status, StatusCode::OK);
+    assert_eq!(
+        app.consume(&code, new_password).await.status,
+        StatusCode::OK
+    );
     // Spent code, unknown email, cap.
     app.consume(&code, "another secret passphrase").await;
     secrets.push("another secret passphrase".to_owned());
@@ -60,31 +63,54 @@ async fn no_code_password_or_key_reaches_the_logs() {
     }
     // Server caller with return_code, then a failing mailer (error logs).
     let r = app
-        .post_as_server(Request, &json!({"email": ADA, "return_code": true}).to_string())
+        .post_as_server(
+            Request,
+            &json!({"email": ADA, "return_code": true}).to_string(),
+        )
         .await;
     secrets.push(r.json["code"].as_str().unwrap().to_owned());
     app.mailer.fail_with(Some("MessageRejected"));
     let r = app
-        .post_as_server(Request, &json!({"email": ADA, "return_code": true}).to_string())
+        .post_as_server(
+            Request,
+            &json!({"email": ADA, "return_code": true}).to_string(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
     app.post(Request, &json!({"email": ADA}).to_string()).await;
     // A wrong server key.
     let mut req = TestApp::request(r#"{"email":"ada@example.com"}"#);
     let wrong_key = "Bearer a-wrong-but-secret-server-key";
-    req.headers.insert("authorization", HeaderValue::from_static(wrong_key));
+    req.headers
+        .insert("authorization", HeaderValue::from_static(wrong_key));
     app.send(Request, req).await;
     secrets.push("a-wrong-but-secret-server-key".to_owned());
-    app.post(Consume, &json!({"code": code, "password": new_password}).to_string()).await;
+    app.post(
+        Consume,
+        &json!({"code": code, "password": new_password}).to_string(),
+    )
+    .await;
     app.post(Check, &json!({"code": code}).to_string()).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("password changed by reset"), "logs were captured");
-    assert!(logs.contains("reset mail not sent"), "error paths were logged");
+    assert!(
+        logs.contains("password changed by reset"),
+        "logs were captured"
+    );
+    assert!(
+        logs.contains("reset mail not sent"),
+        "error paths were logged"
+    );
     for (i, secret) in secrets.iter().enumerate() {
-        assert!(!logs.contains(secret.as_str()), "secret #{i} appears in the logs");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "secret #{i} appears in the logs"
+        );
     }
     // Debug output of the configuration redacts the key too.
     let config = format!("{:?}", app.service.config());
-    assert!(!config.contains("test-token-key"), "config Debug shows the token key");
+    assert!(
+        !config.contains("test-token-key"),
+        "config Debug shows the token key"
+    );
 }
