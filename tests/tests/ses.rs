@@ -1,0 +1,271 @@
+//! Mail through SES v2 on moto (a real SES-compatible server, over HTTP, through
+//! `aws-sdk-sesv2`), with the DynamoDB store on moto: what is sent, to whom, in which language,
+//! with which link, and what happens when SES refuses the mail. Sent mail is read back from
+//! moto's `GET /moto-api/data.json` (`ses` -> `Message`).
+//!
+//! moto keeps one mailbox for the whole test binary, so every test mails addresses and sends
+//! from an identity of its own.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use integration_tests::app::{
+    ALLOWED_ORIGIN, Backend, Dynamo, Response, TestApp, address, code_in,
+};
+use integration_tests::moto::{self, SentMail};
+use serde_json::json;
+use shared::clock::FixedClock;
+use shared::domain::Locale;
+use shared::mail::recording::RecordingMailer;
+use shared::mail::ses::SesMailer;
+use shared::mail::{MailError, Mailer, render};
+use shared::service::{Operation, Ports, ResetService};
+
+/// A test's own sender (verified in moto unless told otherwise) and user.
+struct Setup {
+    app: TestApp<Dynamo>,
+    /// The address as stored on the user item.
+    stored: String,
+    prefix: String,
+}
+
+async fn verify_sender(sender: &str) {
+    moto::sesv2()
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+        .expect("create the sender identity");
+}
+
+/// A DynamoDB-backed app that mails through SES on moto from `sender@…`, with one user.
+/// `verified`: whether the sender identity is created in moto first.
+async fn setup(label: &str, verified: bool) -> Setup {
+    let prefix = moto::unique_prefix(label);
+    let sender = format!("reset.{prefix}@example.com");
+    if verified {
+        verify_sender(&sender).await;
+    }
+    let backend = Dynamo::start(label, &[("MAIL_FROM", &sender)]).await;
+    // The users table holds the normalized address (the email index is an exact match).
+    let stored = format!("ada.{prefix}@example.com");
+    backend.put_user("user-ada", &stored).await;
+    let config = backend.config();
+    let mailer = SesMailer::new(moto::sesv2(), config.mail_from.clone(), None);
+    let app = TestApp::with_mailer(backend, Arc::new(mailer), Arc::new(RecordingMailer::new()));
+    Setup {
+        app,
+        stored,
+        prefix,
+    }
+}
+
+/// Mail moto accepted for any spelling of `address`.
+async fn mail_to_any_case(address: &str) -> Vec<SentMail> {
+    moto::sent_mail()
+        .await
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+        .collect()
+}
+
+/// The one `href` of a mail's HTML body, unescaped.
+fn link_in(mail: &SentMail) -> String {
+    let hrefs: Vec<&str> = mail
+        .body
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(hrefs.len(), 1, "exactly one link in the mail");
+    hrefs[0]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn assert_ok(r: &Response) {
+    assert_eq!(r.status, StatusCode::OK, "body: {}", r.body["code"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_mails_one_link_to_the_stored_address_and_its_code_works_in_consume() {
+    let Setup { app, stored, .. } = setup("ses-flow", true).await;
+    let typed = stored.to_ascii_uppercase();
+
+    let r = app
+        .call(
+            Operation::Request,
+            json!({"email": typed, "callback_url": "https://app.example.com/reset?lang=en&code=old"}),
+        )
+        .await;
+    assert_ok(&r);
+
+    let sent = mail_to_any_case(&stored).await;
+    assert_eq!(sent.len(), 1, "exactly one message");
+    assert_eq!(
+        sent[0].to,
+        vec![stored.clone()],
+        "to the stored address only"
+    );
+    assert_eq!(sent[0].source, app.service.config().mail_from.as_str());
+    let link = url::Url::parse(&link_in(&sent[0])).expect("the link is a URL");
+    assert_eq!(link.origin().ascii_serialization(), ALLOWED_ORIGIN);
+    assert!(
+        app.service
+            .config()
+            .allowed_origins
+            .as_slice()
+            .contains(&link.origin().ascii_serialization()),
+        "the link's origin is allowed"
+    );
+    assert_eq!(link.path(), "/reset");
+    let params: Vec<String> = link.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(
+        params,
+        ["lang", "code"],
+        "existing parameters kept, code replaced"
+    );
+    let code = code_in(link.as_str());
+
+    let r = app
+        .call(
+            Operation::Consume,
+            json!({"code": code.expose(), "password": "a brand new password"}),
+        )
+        .await;
+    assert_ok(&r);
+
+    let sent = mail_to_any_case(&stored).await;
+    assert_eq!(sent.len(), 2, "the reset mail, then the changed mail");
+    assert_eq!(sent[1].to, vec![stored]);
+    assert_eq!(sent[1].subject, "Your Example App password was changed");
+    assert!(
+        !sent[1].body.contains("href="),
+        "the changed mail has no link"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_an_unknown_email_sends_nothing() {
+    let Setup { app, prefix, .. } = setup("ses-unknown", true).await;
+    let nobody = format!("nobody.{prefix}@example.com");
+
+    let r = app.call(Operation::Request, json!({"email": nobody})).await;
+
+    assert_ok(&r);
+    assert!(mail_to_any_case(&nobody).await.is_empty(), "no message");
+    let from_this_test = moto::sent_mail()
+        .await
+        .into_iter()
+        .filter(|m| m.source == app.service.config().mail_from.as_str())
+        .count();
+    assert_eq!(from_this_test, 0, "nothing sent at all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_locale_renders_its_own_subjects() {
+    let Setup { app, stored, .. } = setup("ses-locales", true).await;
+    let cases = [
+        ("en", "Reset your Example App password"),
+        ("de", "Passwort für Example App zurücksetzen"),
+        ("fr", "Réinitialisez votre mot de passe Example App"),
+    ];
+    for (locale, _) in cases {
+        let r = app
+            .call(
+                Operation::Request,
+                json!({"email": stored, "locale": locale}),
+            )
+            .await;
+        assert_ok(&r);
+    }
+
+    let sent = mail_to_any_case(&stored).await;
+    assert_eq!(sent.len(), cases.len());
+    for ((locale, subject), mail) in cases.iter().zip(&sent) {
+        assert_eq!(mail.subject, *subject, "{locale}");
+        assert!(
+            mail.body.contains(&format!("<html lang=\"{locale}\">")),
+            "{locale}: the HTML body is in the locale"
+        );
+    }
+
+    // The changed mail follows Accept-Language on consume.
+    let code = code_in(&link_in(&sent[1]));
+    let r = integration_tests::app::call(
+        &app.service,
+        Operation::Consume,
+        json!({"code": code.expose(), "password": "a brand new password"}),
+        &[("accept-language", "fr-CH, de;q=0.5")],
+        None,
+    )
+    .await;
+    assert_ok(&r);
+    let sent = mail_to_any_case(&stored).await;
+    assert_eq!(
+        sent.last().map(|m| m.subject.as_str()),
+        Some("Votre mot de passe Example App a été modifié")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_mail_releases_its_slot_and_leaves_no_token() {
+    // The sender identity is never created: moto's SES answers MessageRejected.
+    let Setup { app, stored, .. } = setup("ses-rejected", false).await;
+    let mail = render::changed_mail(Locale::En, "Example App", &address(&stored), "now");
+    let unverified = SesMailer::new(moto::sesv2(), app.service.config().mail_from.clone(), None);
+    match unverified.send(&mail).await {
+        Err(MailError::Rejected { code }) => assert_eq!(code, "MessageRejected"),
+        other => panic!("expected MessageRejected, got {other:?}"),
+    }
+
+    // Public callers get the opaque answer, every time: the failed sends hold no slot, so
+    // more requests than the cap are all accepted.
+    for _ in 0..4 {
+        let r = app.call(Operation::Request, json!({"email": stored})).await;
+        assert_ok(&r);
+    }
+    // Server callers are told.
+    for body in [json!({"email": stored}), json!({"user_id": "user-ada"})] {
+        let r = app.call_as_server(Operation::Request, body).await;
+        assert_eq!(r.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(r.body["code"], "EMAIL_DELIVERY_FAILED");
+    }
+    assert!(mail_to_any_case(&stored).await.is_empty(), "nothing sent");
+    assert!(
+        app.backend.reset_items().await.is_empty(),
+        "no token and no slot left in the store"
+    );
+
+    // Once the sender is verified, the same tables give the full cap at once.
+    let sender = app.service.config().mail_from.clone();
+    verify_sender(sender.as_str()).await;
+    let config = app.backend.config();
+    let working = ResetService::new(
+        config,
+        Ports {
+            store: app.backend.store(),
+            users: app.backend.users(),
+            mailer: Arc::new(SesMailer::new(moto::sesv2(), sender, None)),
+            clock: Arc::new(FixedClock::at(integration_tests::app::T0)),
+        },
+    );
+    let request = json!({"email": stored});
+    for _ in 0..3 {
+        let r =
+            integration_tests::app::call(&working, Operation::Request, request.clone(), &[], None)
+                .await;
+        assert_ok(&r);
+    }
+    assert_eq!(mail_to_any_case(&stored).await.len(), 3);
+    let r = integration_tests::app::call(&working, Operation::Request, request, &[], None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the cap still holds"
+    );
+    assert_eq!(r.body["code"], "TOO_MANY_REQUESTS");
+}
