@@ -2,8 +2,10 @@
 //! development extras under `/_dev/` (the mailbox). In-memory store and a console mailer by
 //! default, so it runs on a laptop with no AWS account; `--store dynamodb` and `--mailer ses`
 //! switch to the real adapters (endpoint from `AWS_ENDPOINT_URL`, e.g. the moto emulator).
+//! Demo pages (`/`, `/reset`, the mailbox as HTML) let a person walk the reset in a browser.
 
 pub mod options;
+pub mod pages;
 mod server;
 
 pub use options::{MailerKind, Options, StoreKind};

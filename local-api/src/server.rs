@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -27,6 +27,7 @@ use shared::store::memory::MemoryStore;
 use shared::store::{ResetStore, UserDirectory};
 
 use crate::options::{MailerKind, Options, SeedUser, StoreKind};
+use crate::pages;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -174,9 +175,15 @@ impl LocalApi {
             return handle(&self.service, op, api_req).await;
         }
         match (req.method(), path.as_str()) {
+            (&Method::GET, "/_dev/mailbox") if pages::prefers_html(req.headers()) => {
+                pages::mailbox(self.mailbox.as_ref().map(|m| m.sent()).as_deref())
+            }
             (&Method::GET, "/_dev/mailbox") => self.mailbox_json(),
             (&Method::POST, "/_dev/sign-in") => self.sign_in(req.body()).await,
-            (_, "/_dev/mailbox" | "/_dev/sign-in") => ApiError::MethodNotAllowed.into_response(),
+            (&Method::GET, page) if pages::is_page(page) => pages::get(page),
+            (_, "/_dev/mailbox") => pages::method_not_allowed(),
+            (_, page) if pages::is_page(page) => pages::method_not_allowed(),
+            (_, "/_dev/sign-in") => ApiError::MethodNotAllowed.into_response(),
             _ => ApiError::NotFound.into_response(),
         }
     }
@@ -355,15 +362,4 @@ pub async fn serve(listener: TcpListener, api: Arc<LocalApi>, shutdown: impl Fut
             }
         });
     }
-}
-
-#[allow(dead_code)]
-fn html_response(status: StatusCode, body: String) -> http::Response<String> {
-    let mut r = http::Response::new(body);
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
 }

@@ -1,0 +1,152 @@
+// The reset callback page. The mail's link is `/reset?code=...`:
+//  1. read the code and take it out of the address bar at once (history.replaceState), so it
+//     does not stay in history, bookmarks or screenshots;
+//  2. ask /password-reset/check whether it is still valid (never spends it);
+//  3. offer new password + confirmation, compare the two here, let the service judge the
+//     policy, and show its structured errors next to the right field;
+//  4. /password-reset/consume spends the code; INVALID_CODE means the link is dead.
+'use strict';
+
+(function () {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get('code') || '';
+  if (window.location.search || window.location.hash) {
+    window.history.replaceState(null, '', window.location.pathname);
+  }
+
+  const sections = {
+    checking: document.getElementById('checking'),
+    invalid: document.getElementById('invalid'),
+    choose: document.getElementById('choose'),
+    done: document.getElementById('done'),
+  };
+  const form = document.getElementById('reset-form');
+  const password = document.getElementById('password');
+  const confirm = document.getElementById('confirm');
+  const submit = document.getElementById('reset-submit');
+  const status = document.getElementById('status');
+  const errors = {
+    password: document.getElementById('password-error'),
+    confirm: document.getElementById('confirm-error'),
+  };
+  const inputs = { password: password, confirm: confirm };
+
+  function say(message, kind) {
+    status.textContent = message || '';
+    status.className = 'status' + (kind ? ' is-' + kind : '');
+  }
+
+  function show(name) {
+    Object.keys(sections).forEach(function (key) {
+      sections[key].hidden = key !== name;
+    });
+    sections.checking.removeAttribute('aria-busy');
+    if (name === 'choose') {
+      password.focus();
+    } else {
+      const heading = sections[name].querySelector('h1');
+      if (heading) heading.focus();
+    }
+  }
+
+  function fieldError(field, message) {
+    errors[field].textContent = message || '';
+    errors[field].hidden = !message;
+    if (message) {
+      inputs[field].setAttribute('aria-invalid', 'true');
+    } else {
+      inputs[field].removeAttribute('aria-invalid');
+    }
+  }
+
+  function invalid() {
+    say('');
+    show('invalid');
+  }
+
+  async function postJson(path, body) {
+    const response = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+      referrerPolicy: 'no-referrer',
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    return { status: response.status, data: data || {} };
+  }
+
+  async function check() {
+    if (!code) {
+      invalid();
+      return;
+    }
+    try {
+      const { status: httpStatus, data } = await postJson('/password-reset/check', { code: code });
+      if (httpStatus === 200 && data.is_valid === true) {
+        show('choose');
+      } else if (httpStatus === 200 || data.code === 'INVALID_CODE') {
+        invalid();
+      } else {
+        say(data.error || 'Something went wrong. Reload the page to try again.', 'error');
+      }
+    } catch (_) {
+      say('The service could not be reached. Reload the page to try again.', 'error');
+    }
+  }
+
+  form.addEventListener('submit', async function (event) {
+    event.preventDefault();
+    fieldError('password', '');
+    fieldError('confirm', '');
+    say('');
+    if (password.value !== confirm.value) {
+      fieldError('confirm', 'The two passwords do not match.');
+      say('Check the confirmation: it must match the new password.', 'error');
+      confirm.focus();
+      return;
+    }
+    submit.disabled = true;
+    say('Saving…');
+    try {
+      const { status: httpStatus, data } = await postJson('/password-reset/consume', {
+        code: code,
+        password: password.value,
+      });
+      if (httpStatus === 200 && data.ok) {
+        password.value = '';
+        confirm.value = '';
+        say('Password changed.', 'ok');
+        show('done');
+        return;
+      }
+      if (data.code === 'INVALID_CODE') {
+        invalid();
+        return;
+      }
+      const fields = data.field_errors || {};
+      if (fields.password) {
+        fieldError('password', fields.password);
+        say('Check the new password: ' + fields.password, 'error');
+        password.focus();
+        return;
+      }
+      let message = data.error || 'Something went wrong. Try again.';
+      if (data.retry_after) {
+        message += ' (try again in ' + data.retry_after + ' s)';
+      }
+      say(message, 'error');
+    } catch (_) {
+      say('The service could not be reached. Check your connection and try again.', 'error');
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  check();
+})();
