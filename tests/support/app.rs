@@ -386,6 +386,7 @@ impl<B: Backend> TestApp<B> {
                 return_code: false,
                 send_email: true,
                 max_concurrent: None,
+                client_ip: None,
             })
             .await
     }
@@ -399,7 +400,7 @@ impl<B: Backend> TestApp<B> {
     /// Check.
     pub async fn check(&self, code: &ResetCode) -> CheckOutcome {
         self.service
-            .check(Some(code.clone()))
+            .check(Some(code.clone()), None)
             .await
             .expect("check answers")
     }
@@ -411,6 +412,7 @@ impl<B: Backend> TestApp<B> {
                 code: Some(code.clone()),
                 password: password(new_password),
                 locale: Locale::En,
+                client_ip: None,
             })
             .await
     }

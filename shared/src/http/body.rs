@@ -227,6 +227,7 @@ pub fn request_command(
         return_code,
         send_email,
         max_concurrent,
+        client_ip: None,
     })
 }
 
@@ -254,5 +255,6 @@ pub fn consume_command(
         code: code.as_deref().and_then(ResetCode::parse),
         password: password.expect("no field errors means a password"),
         locale: Locale::negotiate(None, accept_language),
+        client_ip: None,
     })
 }

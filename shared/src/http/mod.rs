@@ -18,7 +18,7 @@ pub use body::SERVER_ONLY_FIELDS;
 pub use error::{ApiError, FieldErrors, error_chain};
 
 use crate::config::Config;
-use crate::service::{Caller, CheckOutcome, Operation, ResetService, ServiceError, rfc3339};
+use crate::service::{Caller, CheckOutcome, Operation, ResetService, rfc3339};
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -72,14 +72,20 @@ async fn dispatch(
     }
     let caller = authenticate(service.config(), &req.headers)?;
     let obj = json_object(req)?;
+    // The IP limit counts only well-formed calls (bad input changes nothing), and never the
+    // app's own backend, which calls from a handful of addresses.
+    let public_ip = match caller {
+        Caller::Public => req.client_ip,
+        Caller::Server => None,
+    };
     let accept_language = req
         .headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     match op {
         Operation::Request => {
-            let cmd = body::request_command(obj, caller, service.config(), accept_language)?;
-            admit(service, caller, op, req).await?;
+            let mut cmd = body::request_command(obj, caller, service.config(), accept_language)?;
+            cmd.client_ip = public_ip;
             let return_code = cmd.return_code;
             let issued = service.request(cmd).await?;
             let mut reply = json!({"ok": true, "message": REQUEST_ACCEPTED_MESSAGE});
@@ -92,8 +98,7 @@ async fn dispatch(
         }
         Operation::Check => {
             let code = body::check_command(obj)?;
-            admit(service, caller, op, req).await?;
-            Ok(match service.check(code).await? {
+            Ok(match service.check(code, public_ip).await? {
                 CheckOutcome::Valid { expires_at } => {
                     json!({"is_valid": true, "expires_at": rfc3339(expires_at)})
                 }
@@ -101,25 +106,11 @@ async fn dispatch(
             })
         }
         Operation::Consume => {
-            let cmd = body::consume_command(obj, accept_language)?;
-            admit(service, caller, op, req).await?;
+            let mut cmd = body::consume_command(obj, accept_language)?;
+            cmd.client_ip = public_ip;
             service.consume(cmd).await?;
             Ok(json!({"ok": true}))
         }
-    }
-}
-
-/// The IP limit counts only well-formed calls (bad input changes nothing) and never the app's
-/// own backend, which calls from a handful of addresses.
-async fn admit(
-    service: &ResetService,
-    caller: Caller,
-    op: Operation,
-    req: &ApiRequest,
-) -> Result<(), ServiceError> {
-    match caller {
-        Caller::Public => service.admit(op, req.client_ip).await,
-        Caller::Server => Ok(()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Check: is this code valid right now? Reads one item; never spends the code.
 
-use super::{ResetService, ServiceError};
+use std::net::IpAddr;
+
+use super::{Operation, ResetService, ServiceError};
 use crate::domain::ResetCode;
 
 /// What check answers.
@@ -17,18 +19,23 @@ pub enum CheckOutcome {
 
 impl ResetService {
     /// `code` is `None` when the caller sent something that cannot be a code: answered like
-    /// an unknown code, without touching the store.
+    /// an unknown code, without reading a token. One round trip: the token read and the
+    /// caller's rate window together.
     #[tracing::instrument(name = "check", skip_all)]
-    pub async fn check(&self, code: Option<ResetCode>) -> Result<CheckOutcome, ServiceError> {
+    pub async fn check(
+        &self,
+        code: Option<ResetCode>,
+        client_ip: Option<IpAddr>,
+    ) -> Result<CheckOutcome, ServiceError> {
+        let limit = self.limit(Operation::Check, client_ip);
         let Some(code) = code else {
+            limit.await?;
             return Ok(CheckOutcome::Invalid);
         };
-        let token = self
-            .ports
-            .store
-            .token(&self.code_hash(&code), self.now())
-            .await?;
-        Ok(match token {
+        let hash = self.code_hash(&code);
+        let (limited, token) = tokio::join!(limit, self.ports.store.token(&hash, self.now()));
+        limited?;
+        Ok(match token? {
             Some(t) => CheckOutcome::Valid {
                 expires_at: t.expires_at,
             },

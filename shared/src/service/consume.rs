@@ -1,6 +1,8 @@
 //! Consume: spend a code and set the new password, atomically, then tell the account owner.
 
-use super::{ResetService, ServiceError, rfc3339};
+use std::net::IpAddr;
+
+use super::{Operation, ResetService, ServiceError, rfc3339};
 use crate::domain::{Locale, NewPassword, ResetCode};
 use crate::mail::render;
 use crate::password;
@@ -16,24 +18,25 @@ pub struct ConsumeReset {
     pub password: NewPassword,
     /// Language of the "password changed" mail.
     pub locale: Locale,
+    /// The caller's address for the per-IP limit; `None` for server callers.
+    pub client_ip: Option<IpAddr>,
 }
 
 impl ResetService {
-    /// Three sequential store round trips: get the token; read the user's slots and the user
-    /// together; one transaction that deletes the token (condition: exists, unexpired), writes
+    /// Three sequential store round trips: get the token (with the caller's rate window); read
+    /// the user's slots and the user together; one transaction that deletes the token (condition: exists, unexpired), writes
     /// the password (condition: user exists) and revokes every other token of the user.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
+        let limit = self.limit(Operation::Consume, cmd.client_ip);
         let Some(code) = cmd.code else {
+            limit.await?;
             return Err(ServiceError::InvalidCode);
         };
         let hash = self.code_hash(&code);
-        let token = self
-            .ports
-            .store
-            .token(&hash, self.now())
-            .await?
-            .ok_or(ServiceError::InvalidCode)?;
+        let (limited, token) = tokio::join!(limit, self.ports.store.token(&hash, self.now()));
+        limited?;
+        let token = token?.ok_or(ServiceError::InvalidCode)?;
         let password_hash = password::hash_off_thread(cmd.password).await?;
         let now = self.now();
         let (slots, user) = tokio::join!(

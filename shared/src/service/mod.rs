@@ -114,9 +114,11 @@ impl ResetService {
         self.config.token_key.code_hash(code)
     }
 
-    /// Counts one call from `ip` against the route's fixed-window limit. `None` (no client
-    /// address known) is not limited: API Gateway and the local API always provide one.
-    pub async fn admit(&self, op: Operation, ip: Option<IpAddr>) -> Result<(), ServiceError> {
+    /// Counts one call from `ip` against the route's fixed-window limit. `None` is not limited:
+    /// the edge passes no address for server callers (the app's backend calls from a few
+    /// addresses), and API Gateway and the local API always know a public caller's. The use
+    /// cases run this concurrently with their first read, so it adds no round trip.
+    async fn limit(&self, op: Operation, ip: Option<IpAddr>) -> Result<(), ServiceError> {
         let limits = &self.config.rate_limits;
         let RateLimit { max, window } = match op {
             Operation::Request => limits.request,

@@ -1,6 +1,8 @@
 //! Request: take a slot of the email's cap and, for a real account, store a token and mail the
 //! link. Public callers get one answer whatever happened to the account.
 
+use std::net::IpAddr;
+
 use super::{Caller, ResetService, ServiceError};
 use crate::domain::{
     CallbackUrl, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User, UserId,
@@ -44,6 +46,8 @@ pub struct RequestReset {
     pub send_email: bool,
     /// Server only: a cap lower than the configured one.
     pub max_concurrent: Option<u32>,
+    /// The caller's address for the per-IP limit; `None` for server callers.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// A code that was issued, for a server caller's `return_code`.
@@ -60,7 +64,8 @@ pub struct Issued {
 impl ResetService {
     /// Public callers: same result, same body and (thanks to the response-time floor) the same
     /// time whether or not the account exists. Two sequential store round trips on the common
-    /// path: the user lookup and the slot read together, then one transaction.
+    /// path: the user lookup, the slot read and the caller's rate window together, then one
+    /// transaction.
     #[tracing::instrument(name = "request", skip_all, fields(caller = ?cmd.caller))]
     pub async fn request(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
         let started = self.ports.clock.now_ms();
@@ -79,20 +84,25 @@ impl ResetService {
             c.min(self.config.max_concurrent)
         });
         let key = &self.config.token_key;
+        let limit = self.limit(super::Operation::Request, cmd.client_ip);
 
         // Find the account and read the cap's slots concurrently. For a user id the slots
         // belong to the stored address, so the user comes first.
         let (user, email_key, slots) = match &cmd.target {
             Target::Email(email) => {
                 let email_key = key.email_key(email);
-                let (user, slots) = tokio::join!(
+                let (limited, user, slots) = tokio::join!(
+                    limit,
                     self.ports.users.by_email(email),
                     self.ports.store.live_slots(&email_key, now),
                 );
+                limited?;
                 (user?, email_key, slots?)
             }
             Target::UserId(id) => {
-                let user = self.ports.users.by_id(id).await?;
+                let (limited, user) = tokio::join!(limit, self.ports.users.by_id(id));
+                limited?;
+                let user = user?;
                 let Some(user) = user else {
                     return Err(ServiceError::UserNotFound);
                 };
