@@ -15,13 +15,18 @@
   }
 
   function fieldError(message) {
-    emailError.textContent = message || '';
+    emailError.textContent = message ? sentence(message) : '';
     emailError.hidden = !message;
     if (message) {
       email.setAttribute('aria-invalid', 'true');
     } else {
       email.removeAttribute('aria-invalid');
     }
+  }
+
+  // The API's field messages read "must be ..."; shown alone they start with a capital.
+  function sentence(message) {
+    return message.charAt(0).toUpperCase() + message.slice(1);
   }
 
   async function postJson(path, body) {

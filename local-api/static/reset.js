@@ -50,7 +50,7 @@
   }
 
   function fieldError(field, message) {
-    errors[field].textContent = message || '';
+    errors[field].textContent = message ? sentence(message) : '';
     errors[field].hidden = !message;
     if (message) {
       inputs[field].setAttribute('aria-invalid', 'true');
@@ -62,6 +62,11 @@
   function invalid() {
     say('');
     show('invalid');
+  }
+
+  // The API's field messages read "must be ..."; shown alone they start with a capital.
+  function sentence(message) {
+    return message.charAt(0).toUpperCase() + message.slice(1);
   }
 
   async function postJson(path, body) {
