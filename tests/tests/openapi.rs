@@ -1,0 +1,201 @@
+//! `openapi.yaml` held against the code: it parses, it names exactly the routes the router
+//! serves, its error-code enum is exactly [`ApiError`]'s codes, every route documents 429 with
+//! `Retry-After`, and the request body lists exactly the fields the edge accepts.
+//! (scripts/test.d/30-schemathesis checks the running API against it.)
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use shared::http::{ApiError, FieldErrors, SERVER_ONLY_FIELDS, route};
+use shared::service::Operation;
+
+/// The three routes and the operation each is.
+const ROUTES: [(&str, Operation); 3] = [
+    ("/password-reset/request", Operation::Request),
+    ("/password-reset/check", Operation::Check),
+    ("/password-reset/consume", Operation::Consume),
+];
+
+fn spec() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
+    let text = std::fs::read_to_string(path).expect("openapi.yaml at the repository root");
+    serde_yaml_ng::from_str(&text).expect("openapi.yaml is valid YAML with string keys")
+}
+
+/// Follows a local `$ref` (`#/components/...`), once or as often as needed.
+fn resolve<'a>(spec: &'a Value, mut node: &'a Value) -> &'a Value {
+    while let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("only local references are used: {reference}"));
+        node = spec
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("dangling reference {reference}"));
+    }
+    node
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Every [`ApiError`] variant. The `match` has no wildcard, so a new variant does not compile
+/// until it is listed here, and then the enum test below asks for it in the spec.
+fn every_api_error() -> Vec<ApiError> {
+    let all = vec![
+        ApiError::MalformedJson,
+        ApiError::NotAnObject,
+        ApiError::Validation(FieldErrors::new()),
+        ApiError::InvalidCode,
+        ApiError::Unauthorized,
+        ApiError::Forbidden(FieldErrors::new()),
+        ApiError::NotFound,
+        ApiError::MethodNotAllowed,
+        ApiError::PayloadTooLarge,
+        ApiError::UnsupportedMediaType,
+        ApiError::TooManyRequests { retry_after: 1 },
+        ApiError::EmailDeliveryFailed,
+        ApiError::ServiceUnavailable { retry_after: 1 },
+        ApiError::Internal,
+    ];
+    for e in &all {
+        match e {
+            ApiError::MalformedJson
+            | ApiError::NotAnObject
+            | ApiError::Validation(_)
+            | ApiError::InvalidCode
+            | ApiError::Unauthorized
+            | ApiError::Forbidden(_)
+            | ApiError::NotFound
+            | ApiError::MethodNotAllowed
+            | ApiError::PayloadTooLarge
+            | ApiError::UnsupportedMediaType
+            | ApiError::TooManyRequests { .. }
+            | ApiError::EmailDeliveryFailed
+            | ApiError::ServiceUnavailable { .. }
+            | ApiError::Internal => {}
+        }
+    }
+    all
+}
+
+#[test]
+fn the_spec_is_openapi_3_1_with_the_server_key_as_an_http_bearer_scheme() {
+    let spec = spec();
+    let version = spec["openapi"].as_str().unwrap();
+    assert!(version.starts_with("3.1."), "{version}");
+    let scheme = &spec["components"]["securitySchemes"]["serverKey"];
+    assert_eq!(
+        (&scheme["type"], &scheme["scheme"]),
+        (&"http".into(), &"bearer".into())
+    );
+}
+
+#[test]
+fn the_spec_names_exactly_the_routes_the_router_serves() {
+    let spec = spec();
+    let documented = keys(&spec["paths"]);
+    let served: BTreeSet<String> = ROUTES.iter().map(|(p, _)| (*p).to_owned()).collect();
+    assert_eq!(documented, served, "paths in openapi.yaml vs the router");
+    for (path, op) in ROUTES {
+        assert_eq!(route(path), Some(op), "{path}");
+        assert_eq!(
+            keys(&spec["paths"][path]),
+            BTreeSet::from(["post".to_owned()]),
+            "{path}: only POST is served"
+        );
+        // Public or server caller: the empty requirement makes the key optional.
+        let security = spec["paths"][path]["post"]["security"].as_array().unwrap();
+        assert!(security.contains(&serde_json::json!({})), "{path}");
+        assert!(
+            security.contains(&serde_json::json!({"serverKey": []})),
+            "{path}"
+        );
+    }
+    assert_eq!(route("/password-reset/other"), None);
+}
+
+#[test]
+fn the_error_code_enum_is_exactly_the_codes_api_error_answers() {
+    let spec = spec();
+    let documented: BTreeSet<&str> = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let answered: BTreeSet<&str> = every_api_error().iter().map(ApiError::code).collect();
+    assert_eq!(documented, answered);
+}
+
+#[test]
+fn every_route_documents_each_status_it_can_answer() {
+    let spec = spec();
+    let common = [
+        "200", "400", "401", "405", "413", "415", "429", "500", "503",
+    ];
+    for (path, op) in ROUTES {
+        let responses = keys(&spec["paths"][path]["post"]["responses"]);
+        let mut want: BTreeSet<String> = common.iter().map(|s| (*s).to_owned()).collect();
+        if op == Operation::Request {
+            // 403 public caller with server-only fields, 404 unknown user (server), 502 mail.
+            want.extend(["403", "404", "502"].map(String::from));
+        }
+        assert_eq!(responses, want, "{path}");
+    }
+    // Each error status in the spec is one ApiError answers.
+    let statuses: BTreeSet<String> = every_api_error()
+        .iter()
+        .map(|e| e.status().as_u16().to_string())
+        .collect();
+    for s in [
+        "400", "401", "403", "404", "405", "413", "415", "429", "500", "502", "503",
+    ] {
+        assert!(statuses.contains(s), "{s}");
+    }
+}
+
+#[test]
+fn every_route_documents_429_with_a_retry_after_header() {
+    let spec = spec();
+    for (path, _) in ROUTES {
+        let response = resolve(&spec, &spec["paths"][path]["post"]["responses"]["429"]);
+        let header = resolve(&spec, &response["headers"]["Retry-After"]);
+        assert_eq!(header["required"], true, "{path}");
+        assert_eq!(header["schema"]["type"], "integer", "{path}");
+        let body = &response["content"]["application/json"]["schema"];
+        let requires_retry_after = body["allOf"].as_array().is_some_and(|parts| {
+            parts.iter().any(|p| {
+                p["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&"retry_after".into()))
+            })
+        });
+        assert!(requires_retry_after, "{path}: retry_after in the body");
+    }
+}
+
+#[test]
+fn request_bodies_list_exactly_the_fields_the_edge_accepts_and_no_others() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    let mut request_fields: BTreeSet<String> =
+        ["email", "callback_url", "locale"].map(String::from).into();
+    request_fields.extend(SERVER_ONLY_FIELDS.iter().map(|f| (*f).to_owned()));
+    for (schema, fields) in [
+        ("RequestBody", request_fields),
+        ("CheckBody", BTreeSet::from(["code".to_owned()])),
+        (
+            "ConsumeBody",
+            BTreeSet::from(["code".to_owned(), "password".to_owned()]),
+        ),
+    ] {
+        assert_eq!(
+            schemas[schema]["additionalProperties"], false,
+            "{schema}: unknown fields are refused"
+        );
+        assert_eq!(keys(&schemas[schema]["properties"]), fields, "{schema}");
+    }
+}
