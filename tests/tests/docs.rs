@@ -13,7 +13,10 @@ fn every_setting_is_in_the_readme_configuration_table() {
     let readme = repo_file("README.md");
     for var in shared::config::VARIABLES {
         let row = format!("| `{var}` |");
-        assert!(readme.contains(&row), "README.md lacks a configuration row for {var}");
+        assert!(
+            readme.contains(&row),
+            "README.md lacks a configuration row for {var}"
+        );
     }
 }
 
@@ -21,7 +24,10 @@ fn every_setting_is_in_the_readme_configuration_table() {
 fn every_setting_is_handed_to_the_functions_by_the_template() {
     let template = repo_file("template.yaml");
     for var in shared::config::VARIABLES {
-        assert!(template.contains(&format!("{var}:")), "template.yaml does not set {var}");
+        assert!(
+            template.contains(&format!("{var}:")),
+            "template.yaml does not set {var}"
+        );
     }
 }
 

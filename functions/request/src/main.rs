@@ -8,7 +8,7 @@ use shared::service::Operation;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let service = shared::wiring::aws_service(Config::from_env()?).await;
+    let service = shared::wiring::aws_service(Config::from_env()?, Operation::Request).await;
     run(service_fn(|event| {
         handle_event(&service, Operation::Request, event)
     }))

@@ -1,0 +1,225 @@
+//! Round trips per operation, counted by an SDK interceptor on the real DynamoDB adapter (moto):
+//! public request <= 2 sequential DynamoDB round trips, check = 1, consume <= 3; and the
+//! connections are primed during init, before the first invocation.
+//!
+//! "Sequential round trips" are waves: a call that starts while no other call is in flight
+//! opens a new wave; calls started while another is in flight share its wave.
+
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::json;
+
+use integration_tests::app::{Backend, Dynamo};
+use integration_tests::moto;
+use shared::http::{ApiRequest, handle};
+use shared::service::{Operation, ResetService};
+
+#[derive(Debug, Default)]
+struct Tally {
+    in_flight: usize,
+    waves: usize,
+    calls: Vec<String>,
+}
+
+/// Counts calls and waves; shared by the DynamoDB and SES clients of one service.
+#[derive(Debug, Clone, Default)]
+struct Counter(Arc<Mutex<Tally>>);
+
+impl Counter {
+    fn take(&self) -> (usize, Vec<String>) {
+        let mut t = self.0.lock().unwrap();
+        let mut calls = std::mem::take(&mut t.calls);
+        calls.sort();
+        (std::mem::take(&mut t.waves), calls)
+    }
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "RoundTripCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let meta = cfg.load::<Metadata>().expect("operation metadata");
+        let mut t = self.0.lock().unwrap();
+        if t.in_flight == 0 {
+            t.waves += 1;
+        }
+        t.in_flight += 1;
+        t.calls.push(format!(
+            "{}:{}",
+            meta.service().to_ascii_lowercase(),
+            meta.name()
+        ));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut t = self.0.lock().unwrap();
+        t.in_flight = t.in_flight.saturating_sub(1);
+        Ok(())
+    }
+}
+
+/// The production wiring (`service_from_clients`) on moto, with counting clients.
+async fn counted_service(op: Operation, backend: &Dynamo) -> (ResetService, Counter, Counter) {
+    let db_counter = Counter::default();
+    let ses_counter = Counter::default();
+    let dynamodb = moto::dynamodb();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        dynamodb
+            .config()
+            .to_builder()
+            .interceptor(db_counter.clone())
+            .build(),
+    );
+    let ses = moto::sesv2();
+    ses.create_email_identity()
+        .email_identity(backend.config().mail_from.as_str())
+        .send()
+        .await
+        .expect("verify the sender on moto");
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        ses.config()
+            .to_builder()
+            .interceptor(ses_counter.clone())
+            .build(),
+    );
+    let service = shared::wiring::service_from_clients(backend.config(), dynamodb, ses, op).await;
+    (service, db_counter, ses_counter)
+}
+
+async fn post(service: &ResetService, op: Operation, body: serde_json::Value) -> serde_json::Value {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    let response = handle(
+        service,
+        op,
+        ApiRequest {
+            method: http::Method::POST,
+            headers,
+            body: body.to_string().into(),
+            client_ip: Some("203.0.113.50".parse().unwrap()),
+        },
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    serde_json::from_str(response.body()).unwrap()
+}
+
+#[tokio::test]
+async fn init_primes_dynamodb_and_ses_before_the_first_invocation() {
+    let backend = Dynamo::start("prime", &[]).await;
+    let (_service, db, ses) = counted_service(Operation::Request, &backend).await;
+    assert_eq!(db.take(), (1, vec!["dynamodb:GetItem".to_owned()]));
+    assert_eq!(ses.take(), (1, vec!["sesv2:GetAccount".to_owned()]));
+
+    let (_service, db, ses) = counted_service(Operation::Check, &backend).await;
+    assert_eq!(db.take(), (1, vec!["dynamodb:GetItem".to_owned()]));
+    assert_eq!(
+        ses.take(),
+        (0, vec![]),
+        "check sends no mail, so primes no SES connection"
+    );
+}
+
+#[tokio::test]
+async fn each_operation_stays_within_its_round_trip_budget() {
+    let backend = Dynamo::start("trips", &[]).await;
+    backend.put_user("user-ada", "ada@example.com").await;
+    let (service, db, _) = counted_service(Operation::Request, &backend).await;
+    db.take();
+
+    post(
+        &service,
+        Operation::Request,
+        json!({"email": "ada@example.com"}),
+    )
+    .await;
+    let (waves, calls) = db.take();
+    assert!(
+        waves <= 2,
+        "known-email request took {waves} waves: {calls:?}"
+    );
+    assert_eq!(
+        calls,
+        [
+            "dynamodb:Query",
+            "dynamodb:Query",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:UpdateItem"
+        ]
+    );
+
+    post(
+        &service,
+        Operation::Request,
+        json!({"email": "nobody@example.com"}),
+    )
+    .await;
+    let (waves, calls) = db.take();
+    assert!(
+        waves <= 2,
+        "unknown-email request took {waves} waves: {calls:?}"
+    );
+    assert_eq!(
+        calls,
+        [
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem"
+        ]
+    );
+
+    let mails = moto::mail_to("ada@example.com").await;
+    let body = &mails.last().expect("a reset mail").body;
+    let at = body.find("code=").expect("a link with a code") + "code=".len();
+    let code = shared::domain::ResetCode::parse(&body[at..at + 43]).expect("a well-formed code");
+
+    let checked = post(&service, Operation::Check, json!({"code": code.expose()})).await;
+    assert_eq!(checked["is_valid"], true);
+    let (waves, calls) = db.take();
+    assert_eq!(waves, 1, "check: {calls:?}");
+    assert_eq!(calls, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+
+    post(
+        &service,
+        Operation::Consume,
+        json!({"code": code.expose(), "password": "a new passphrase"}),
+    )
+    .await;
+    let (waves, calls) = db.take();
+    assert!(waves <= 3, "consume took {waves} waves: {calls:?}");
+    assert_eq!(
+        calls,
+        [
+            "dynamodb:GetItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:UpdateItem"
+        ]
+    );
+}
