@@ -3,7 +3,8 @@
 //   ask on /  ->  mailbox page  ->  follow the link  ->  code gone from the address bar  ->
 //   mismatch and weak password refused in place (the link still works)  ->  good password  ->
 //   the same link is now invalid  ->  /_dev/sign-in takes the new password, not the old one.
-// A screenshot of each step lands in $CARGO_TARGET_DIR/browser-screenshots/ (default target/).
+// A screenshot of each step lands in $CARGO_TARGET_DIR/browser-screenshots/ (default target/),
+// with reset-page.png, the card docs/reset-page.png is copied from.
 // Run: scripts/test.d/40-browser (or `npm test` here once scripts/setup has run).
 
 import { after, before, describe, it } from 'node:test';
@@ -203,6 +204,8 @@ describe('password reset in a browser', { timeout: 120_000 }, () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
     const check = await postJson('/password-reset/check', { code });
     assert.deepEqual([check.status, check.body.is_valid], [200, true]);
+    // The card alone, for docs/reset-page.png (copy it from here when the page changes).
+    await page.locator('main').screenshot({ path: join(SHOTS, 'reset-page.png') });
   });
 
   step('a good password succeeds', 'success', async () => {
