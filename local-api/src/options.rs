@@ -54,6 +54,9 @@ pub struct Options {
     pub create_tables: bool,
     /// `--mailer console|ses`.
     pub mailer: MailerKind,
+    /// `--verify-sender`: with `--mailer ses`, ask SES to verify `MAIL_FROM` at start (on the
+    /// emulator this makes it usable at once; on AWS it sends the verification mail).
+    pub verify_sender: bool,
     /// `--mail-delay-ms N`: each send waits this long first, like a real provider's round trip
     /// (for the timing benchmark).
     pub mail_delay_ms: u64,
@@ -70,6 +73,7 @@ impl Default for Options {
             store: StoreKind::Memory,
             create_tables: false,
             mailer: MailerKind::Console,
+            verify_sender: false,
             mail_delay_ms: 0,
         }
     }
@@ -78,13 +82,14 @@ impl Default for Options {
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
-                 [--mailer console|ses] [--mail-delay-ms N]
+                 [--mailer console|ses] [--verify-sender] [--mail-delay-ms N]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
   --store KIND           memory (default) or dynamodb (endpoint from AWS_ENDPOINT_URL)
   --create-tables        with --store dynamodb: create missing tables, TTL enabled
   --mailer KIND          console (default; mailbox at /_dev/mailbox) or ses (AWS_ENDPOINT_URL)
+  --verify-sender        with --mailer ses: ask SES to verify MAIL_FROM at start (emulator: at once)
   --mail-delay-ms N      wait N ms in each send, like a real provider (timing benchmark)
 
 Every service setting is read from the environment (see README: Configuration).";
@@ -144,6 +149,7 @@ impl Options {
                         .map_err(|_| "--mail-delay-ms needs a number".to_owned())?;
                 }
                 "--create-tables" => opts.create_tables = true,
+                "--verify-sender" => opts.verify_sender = true,
                 other => return Err(format!("unknown flag {other:?}")),
             }
         }

@@ -66,6 +66,8 @@ fn parse_seed(user: &SeedUser) -> Result<(EmailAddress, String), BoxError> {
 
 impl LocalApi {
     /// Builds the adapters the flags ask for and seeds the users.
+    /// The AWS SDK settings, when the flags need them, come from the standard environment
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials, profiles).
     pub async fn build(options: &Options, config: Config) -> Result<Self, BoxError> {
         let needs_aws = options.store == StoreKind::Dynamodb || options.mailer == MailerKind::Ses;
         let sdk = if needs_aws {
@@ -73,7 +75,15 @@ impl LocalApi {
         } else {
             None
         };
+        Self::build_with_sdk(options, config, sdk).await
+    }
 
+    /// [`LocalApi::build`] with explicit SDK settings (tests point them at the emulator).
+    pub async fn build_with_sdk(
+        options: &Options,
+        config: Config,
+        sdk: Option<aws_config::SdkConfig>,
+    ) -> Result<Self, BoxError> {
         let seeds = options
             .users
             .iter()
@@ -110,14 +120,23 @@ impl LocalApi {
             };
 
         let (mailer, mailbox): (Arc<dyn Mailer>, _) = match (options.mailer, &sdk) {
-            (MailerKind::Ses, Some(sdk)) => (
-                Arc::new(SesMailer::new(
-                    aws_sdk_sesv2::Client::new(sdk),
+            (MailerKind::Ses, Some(sdk)) => {
+                let client = aws_sdk_sesv2::Client::new(sdk);
+                if options.verify_sender {
+                    client
+                        .create_email_identity()
+                        .email_identity(config.mail_from.as_str())
+                        .send()
+                        .await?;
+                    println!("asked SES to verify the sender {}", config.mail_from);
+                }
+                let mailer = SesMailer::new(
+                    client,
                     config.mail_from.clone(),
                     config.ses_configuration_set.clone(),
-                )),
-                None,
-            ),
+                );
+                (Arc::new(mailer), None)
+            }
             _ => {
                 let m = Arc::new(RecordingMailer::printing());
                 (m.clone(), Some(m))

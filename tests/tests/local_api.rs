@@ -18,15 +18,31 @@ struct Server {
 
 impl Server {
     async fn start(args: &[&str]) -> Self {
+        Self::start_with(args, &[], None).await
+    }
+
+    /// `env` are service settings; `sdk` points the AWS adapters somewhere (the emulator).
+    async fn start_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        sdk: Option<aws_config::SdkConfig>,
+    ) -> Self {
         let options = Options::parse(args.iter().map(|s| (*s).to_owned())).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let config = Config::from_lookup(Profile::Local { port }, |k| match k {
             "MIN_REQUEST_RESPONSE_MS" => Some("0".into()),
-            _ => None,
+            _ => env
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned()),
         })
         .unwrap();
-        let api = Arc::new(LocalApi::build(&options, config).await.unwrap());
+        let api = Arc::new(
+            LocalApi::build_with_sdk(&options, config, sdk)
+                .await
+                .unwrap(),
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(serve(listener, api, async {
             let _ = stopped.await;
@@ -158,6 +174,85 @@ async fn seeded_users_and_an_oversized_body_over_http() {
     assert_eq!(
         (status, reply["code"].as_str()),
         (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    server.stop().await;
+}
+
+/// SDK settings for the moto emulator this test binary runs.
+fn emulator_sdk() -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "moto",
+        )))
+        .endpoint_url(integration_tests::moto::endpoint())
+        .build()
+}
+
+#[tokio::test]
+async fn the_local_api_runs_on_the_emulator_with_dynamodb_and_ses() {
+    let prefix = integration_tests::moto::unique_prefix("local-api");
+    let (reset, users) = (format!("{prefix}-reset"), format!("{prefix}-users"));
+    let user = format!("{prefix}@example.com");
+    let seed = format!("{user}:first-password-1");
+    let server = Server::start_with(
+        &[
+            "--store",
+            "dynamodb",
+            "--create-tables",
+            "--mailer",
+            "ses",
+            "--verify-sender",
+            "--user",
+            &seed,
+        ],
+        &[("RESET_TABLE_NAME", &reset), ("USERS_TABLE_NAME", &users)],
+        Some(emulator_sdk()),
+    )
+    .await;
+    let (status, _) = server
+        .json(
+            "POST",
+            "/password-reset/request",
+            Some(json!({"email": user.to_uppercase()})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let sent = integration_tests::moto::mail_to(&user).await;
+    assert_eq!(sent.len(), 1, "one mail through SES, to the stored address");
+    let at = sent[0].body.find("code=").unwrap() + "code=".len();
+    let code = &sent[0].body[at..at + 43];
+    let (status, _) = server
+        .json(
+            "POST",
+            "/password-reset/consume",
+            Some(json!({"code": code, "password": "second-password-2"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let sign_in = |password: &str| json!({"email": user, "password": password});
+    let (new_ok, _) = server
+        .json("POST", "/_dev/sign-in", Some(sign_in("second-password-2")))
+        .await;
+    let (old_ok, _) = server
+        .json("POST", "/_dev/sign-in", Some(sign_in("first-password-1")))
+        .await;
+    assert_eq!(
+        (new_ok, old_ok),
+        (200, 401),
+        "the password in DynamoDB changed"
+    );
+    let tables = integration_tests::moto::dynamodb()
+        .list_tables()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tables.table_names().contains(&reset),
+        "--create-tables made the reset table"
     );
     server.stop().await;
 }
