@@ -85,6 +85,12 @@ function stopServer() {
   }
 }
 process.on('exit', stopServer);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stopServer();
+    process.exit(130);
+  });
+}
 
 async function screenshot(name) {
   shot += 1;
