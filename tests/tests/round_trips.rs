@@ -223,3 +223,47 @@ async fn each_operation_stays_within_its_round_trip_budget() {
         ]
     );
 }
+
+#[tokio::test]
+async fn bad_input_is_refused_before_any_store_call() {
+    let backend = Dynamo::start("refused", &[]).await;
+    backend.put_user("user-ada", "ada@example.com").await;
+    let (service, db, ses) = counted_service(Operation::Request, &backend).await;
+    db.take();
+    ses.take();
+    for (op, body) in [
+        (
+            Operation::Request,
+            json!({"email": "ada@example.com", "callback_url": "https://evil.example.net/reset"}),
+        ),
+        (
+            Operation::Request,
+            json!({"email": "ada@example.com", "callback_url": "http://app.example.com/reset"}),
+        ),
+        (Operation::Request, json!({"email": "not an email"})),
+        (
+            Operation::Request,
+            json!({"email": "ada@example.com", "user_id": "user-ada"}),
+        ),
+        (
+            Operation::Consume,
+            json!({"code": "x".repeat(43), "password": "short"}),
+        ),
+    ] {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+        let request = ApiRequest {
+            method: http::Method::POST,
+            headers,
+            body: body.to_string().into(),
+            client_ip: Some("203.0.113.51".parse().unwrap()),
+        };
+        let status = handle(&service, op, request).await.status();
+        assert!(status.is_client_error(), "{body}: {status}");
+        assert_eq!(db.take(), (0, vec![]), "{body}: no DynamoDB call");
+        assert_eq!(ses.take(), (0, vec![]), "{body}: no mail");
+    }
+}
