@@ -6,6 +6,7 @@
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use shared::http::ApiError;
 use shared::mail::Mail;
+use shared::mail::render::escape_html as escape;
 
 /// The policy on every page and asset: only our own scripts, styles and API calls.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -131,22 +132,6 @@ fn parse_q(v: &str) -> u16 {
         Ok(q) if (0.0..=1.0).contains(&q) => (q * 1000.0).round() as u16,
         _ => 0,
     }
-}
-
-/// Escapes text for HTML element content and double-quoted attributes.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Only http(s) links become clickable; anything else is shown as text.
