@@ -109,9 +109,11 @@ impl Fields {
         }
     }
 
-    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
+    /// All problems at once, or nothing. A value a valid body must have produced but did not
+    /// is a bug: answered 500 (and logged), never a panic.
+    fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
-            Ok(value())
+            Ok(())
         } else {
             Err(ApiError::Validation(self.errors))
         }
@@ -219,10 +221,15 @@ pub fn request_command(
     }
     let max_concurrent = f.opt_u32("max_concurrent_requests", 1..=config.max_concurrent);
 
-    f.finish(|| RequestReset {
+    f.finish()?;
+    let (Some(target), Some(link)) = (target, link) else {
+        tracing::error!("a valid request body produced no target or link");
+        return Err(ApiError::Internal);
+    };
+    Ok(RequestReset {
         caller,
-        target: target.expect("no field errors means a target"),
-        link: link.expect("no field errors means a link"),
+        target,
+        link,
         locale: Locale::negotiate(locale.as_deref(), accept_language),
         return_code,
         send_email,
@@ -235,7 +242,8 @@ pub fn request_command(
 pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiError> {
     let mut f = Fields::new(obj, &["code"])?;
     let code = f.req_str("code");
-    f.finish(|| code.as_deref().and_then(ResetCode::parse))
+    f.finish()?;
+    Ok(code.as_deref().and_then(ResetCode::parse))
 }
 
 /// `POST /password-reset/consume`. The password is judged before the code is even parsed.
@@ -251,9 +259,14 @@ pub fn consume_command(
             .map_err(|e| f.fail("password", e.to_string()))
             .ok()
     });
-    f.finish(|| ConsumeReset {
+    f.finish()?;
+    let Some(password) = password else {
+        tracing::error!("a valid consume body produced no password");
+        return Err(ApiError::Internal);
+    };
+    Ok(ConsumeReset {
         code: code.as_deref().and_then(ResetCode::parse),
-        password: password.expect("no field errors means a password"),
+        password,
         locale: Locale::negotiate(None, accept_language),
         client_ip: None,
     })
