@@ -81,8 +81,9 @@ pub async fn service_from_clients(
 }
 
 /// Opens the TLS connections during init with one cheap call each, so the first invocation
-/// does not pay the handshake (about 0.9 s at 128 MB for DynamoDB, measured by others). The
-/// answers do not matter, only the pooled connections; bounded so init never hangs on it.
+/// does not pay the handshake (about 0.9 s at 128 MB for DynamoDB, measured by others): a
+/// GetItem that finds nothing and, for the mailing functions, SES's GetAccount. The answers do
+/// not matter, only the pooled connections; bounded so init never hangs on it.
 async fn prime(
     dynamodb: &aws_sdk_dynamodb::Client,
     reset_table: &str,
@@ -91,8 +92,10 @@ async fn prime(
     let db = dynamodb
         .get_item()
         .table_name(reset_table)
-        .key(PK, AttributeValue::S("PRIME".into()))
-        .key(SK, AttributeValue::S("PRIME".into()))
+        // A token key no token can have (token hashes are 64 hex digits): the function's
+        // IAM policy allows GetItem on TOKEN# keys, and the answer is always "no item".
+        .key(PK, AttributeValue::S("TOKEN#PRIME".into()))
+        .key(SK, AttributeValue::S("TOKEN".into()))
         .send();
     let mail = async {
         if let Some(ses) = ses {
