@@ -8,10 +8,12 @@
 LOCAL_API_PID=""
 LOCAL_API_URL=""
 
-# The debug binary the tests use; built if missing. LOCAL_API_BIN overrides it.
+# The debug binary the tests use; built if missing or older than its sources (a no-op for
+# cargo most of the time, so cargo is not even asked then). LOCAL_API_BIN overrides it.
 local_api_bin() {
   local bin="${LOCAL_API_BIN:-$CARGO_TARGET_DIR/debug/local-api}"
-  if [ ! -x "$bin" ]; then
+  if [ -z "${LOCAL_API_BIN:-}" ] && { [ ! -x "$bin" ] || [ -n "$(find "$ROOT/shared" "$ROOT/local-api" \
+    "$ROOT/Cargo.lock" "$ROOT/Cargo.toml" -newer "$bin" -type f -print -quit)" ]; }; then
     step "cargo build --bin local-api" >&2
     (cd "$ROOT" && cargo build --locked --bin local-api >&2)
   fi
