@@ -291,7 +291,19 @@ fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::HashMap;
+
+    proptest! {
+        #[test]
+        fn rate_limits_parse_only_bounded_windows(s in "\\PC{0,20}", max in 0u32..1000, secs in 0u64..100_000) {
+            if let Ok(limit) = RateLimit::parse(&s) {
+                prop_assert!((1..=86_400).contains(&limit.window.as_secs()));
+            }
+            let parsed = RateLimit::parse(&format!("{max}/{secs}"));
+            prop_assert_eq!(parsed.is_ok(), (1..=86_400).contains(&secs));
+        }
+    }
 
     fn cfg(profile: Profile, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars

@@ -76,6 +76,20 @@ impl Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn negotiation_never_panics_and_well_formed_tags_are_short_ascii(
+            explicit in "\\PC{0,40}",
+            header in "\\PC{0,80}",
+        ) {
+            let _ = Locale::negotiate(Some(&explicit), Some(&header));
+            if Locale::is_well_formed(&explicit) {
+                prop_assert!(explicit.is_ascii() && explicit.len() <= 35);
+            }
+        }
+    }
 
     #[test]
     fn explicit_locale_wins_then_accept_language_then_english() {

@@ -60,3 +60,20 @@ pub struct User {
     /// The address stored on the account.
     pub email: EmailAddress,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::UserId;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn accepted_user_ids_are_bounded_and_printable(s in "\\PC{0,1100}") {
+            if let Ok(id) = UserId::parse(&s) {
+                prop_assert!(id.as_str().len() <= UserId::MAX_LEN);
+                prop_assert!(!id.as_str().trim().is_empty());
+                prop_assert!(!id.as_str().chars().any(char::is_control));
+            }
+        }
+    }
+}
