@@ -133,6 +133,8 @@ export class PasswordResetStack extends cdk.Stack {
     const sendMail = (): iam.PolicyStatement[] => {
       const identity = (name: string) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
       const statements = [
+        // Init primes the SES connection with GetAccount (read-only; no resource type).
+        new iam.PolicyStatement({ sid: 'PrimeMailConnection', actions: ['ses:GetAccount'], resources: ['*'] }),
         new iam.PolicyStatement({
           sid: 'SendMail',
           actions: ['ses:SendEmail'],
@@ -165,6 +167,8 @@ export class PasswordResetStack extends cdk.Stack {
     for (const statement of [
       onReset('RateWindow', ['UpdateItem'], ['IP']),
       onReset('ReadSlots', ['Query'], ['EMAIL']),
+      // Init primes the DynamoDB connection with a GetItem on TOKEN#PRIME (shared/src/wiring.rs).
+      onReset('PrimeConnection', ['GetItem'], ['TOKEN']),
       onReset('ClaimAndReleaseSlots', ['PutItem', 'DeleteItem'], ['EMAIL', 'TOKEN']),
       new iam.PolicyStatement({
         sid: 'ReadUsers',
