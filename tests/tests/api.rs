@@ -789,3 +789,41 @@ async fn a_user_deleted_before_consume_leaves_nothing_half_applied() {
     assert_eq!(app.store.all_tokens(), tokens);
     assert_eq!(app.store.all_slots().len(), 1);
 }
+
+#[tokio::test]
+async fn consume_sends_the_changed_notice_unless_turned_off_and_its_failure_changes_nothing() {
+    let app = TestApp::new();
+    let code = app.code_for_ada().await;
+    assert_eq!(
+        app.consume(&code, "a brand new passphrase").await.status,
+        StatusCode::OK
+    );
+    let notice = app.mailer.sent().pop().unwrap();
+    assert_eq!(notice.to.as_str(), ADA_STORED);
+    assert_eq!(notice.subject, "Your Example App password was changed");
+    assert!(notice.link.is_none());
+
+    let quiet = TestApp::with_env(&[("NOTIFY_PASSWORD_CHANGED", "false")]);
+    let code = quiet.code_for_ada().await;
+    assert_eq!(
+        quiet.consume(&code, "a brand new passphrase").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(quiet.mailer.sent().len(), 1, "only the reset mail");
+
+    let failing = TestApp::new();
+    let code = failing.code_for_ada().await;
+    failing.mailer.fail_with(Some("MessageRejected"));
+    assert_eq!(
+        failing
+            .consume(&code, "a brand new passphrase")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(password::verify(
+        "a brand new passphrase",
+        &failing.ada_hash().unwrap()
+    ));
+    assert_eq!(failing.check(&code).await.json, json!({"is_valid": false}));
+}
