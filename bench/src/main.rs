@@ -11,7 +11,7 @@
 //! `bench-ops argon2-peak` hashes one password and prints the process's peak resident memory
 //! before and after (run it as a fresh process: the peak is per process).
 //!
-//! Built by `scripts/bench` with the Lambdas' release profile (and `release-s`/`release-z` for
+//! Built by `scripts/bench` with the Lambdas' release profile (and `release-o3`/`release-s` for
 //! the opt-level comparison), in the same cargo command as the functions.
 
 use std::net::IpAddr;
