@@ -6,7 +6,7 @@ serve it one API Gateway v2 event (shaped like tests/events/) from a minimal Run
 the priming GetItem / GetAccount) and exec -> the posted response (init + first invocation).
 Then the process is killed and the next one starts. Prints median and p95 (nearest rank).
 
-DynamoDB and SES are moto (bench/moto_server.py: threaded, keep-alive) on loopback: tables are created and users
+DynamoDB and SES are moto (tests/moto/server.py --threaded: keep-alive) on loopback: tables are created and users
 seeded by the local API (``--store dynamodb --create-tables``), which also issues one live code
 per run (server caller, ``return_code``), so check answers ``is_valid: true`` and consume
 really hashes and writes. Every run is a success path (status 200, asserted).
@@ -89,7 +89,7 @@ def stop(proc):
 
 def start_moto(python):
     proc = start(
-        [python, str(ROOT / "bench" / "moto_server.py")],
+        [python, str(ROOT / "tests" / "moto" / "server.py"), "--threaded"],
         base_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
