@@ -22,6 +22,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/", HTML, include_str!("../static/index.html")),
     ("/reset", HTML, include_str!("../static/reset.html")),
     ("/static/app.css", CSS, include_str!("../static/app.css")),
+    ("/static/api.js", JS, include_str!("../static/api.js")),
     (
         "/static/request.js",
         JS,

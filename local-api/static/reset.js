@@ -64,27 +64,7 @@
     show('invalid');
   }
 
-  // The API's field messages read "must be ..."; shown alone they start with a capital.
-  function sentence(message) {
-    return message.charAt(0).toUpperCase() + message.slice(1);
-  }
-
-  async function postJson(path, body) {
-    const response = await fetch(path, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(body),
-      credentials: 'same-origin',
-      referrerPolicy: 'no-referrer',
-    });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (_) {
-      data = null;
-    }
-    return { status: response.status, data: data || {} };
-  }
+  const { sentence, postJson } = window.resetApi;
 
   async function check() {
     if (!code) {
