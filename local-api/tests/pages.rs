@@ -77,7 +77,11 @@ async fn pages_and_assets_are_served_with_their_content_type_and_security_header
             "Choose a new password",
         ),
         ("/static/app.css", "text/css; charset=utf-8", "[hidden]"),
-        ("/static/api.js", "text/javascript; charset=utf-8", "window.resetApi"),
+        (
+            "/static/api.js",
+            "text/javascript; charset=utf-8",
+            "window.resetApi",
+        ),
         (
             "/static/request.js",
             "text/javascript; charset=utf-8",
