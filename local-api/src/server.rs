@@ -93,7 +93,7 @@ impl LocalApi {
         let (store, users, accounts): (Arc<dyn ResetStore>, Arc<dyn UserDirectory>, Accounts) =
             match (options.store, &sdk) {
                 (StoreKind::Dynamodb, Some(sdk)) => {
-                    let client = aws_sdk_dynamodb::Client::new(sdk);
+                    let client = shared::wiring::dynamodb_client(sdk, &config.dynamodb_timeouts);
                     if options.create_tables {
                         let created =
                             schema::ensure_tables(&client, &config.reset_table, &config.users)
@@ -121,7 +121,7 @@ impl LocalApi {
 
         let (mailer, mailbox): (Arc<dyn Mailer>, _) = match (options.mailer, &sdk) {
             (MailerKind::Ses, Some(sdk)) => {
-                let client = aws_sdk_sesv2::Client::new(sdk);
+                let client = shared::wiring::ses_client(sdk, &config.ses_timeouts);
                 if options.verify_sender {
                     client
                         .create_email_identity()

@@ -29,6 +29,12 @@ pub const VARIABLES: &[&str] = &[
     "RATE_LIMIT_CHECK",
     "RATE_LIMIT_CONSUME",
     "MIN_REQUEST_RESPONSE_MS",
+    "DYNAMODB_TIMEOUT_MS",
+    "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+    "DYNAMODB_MAX_ATTEMPTS",
+    "SES_TIMEOUT_MS",
+    "SES_ATTEMPT_TIMEOUT_MS",
+    "SES_MAX_ATTEMPTS",
 ];
 
 /// Where the settings are for: Lambda insists on explicit secrets; the local API invents
@@ -145,6 +151,10 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Public `request` answers no sooner than this after it started.
     pub min_request_response: Duration,
+    /// Time bounds of every DynamoDB call.
+    pub dynamodb_timeouts: SdkTimeouts,
+    /// Time bounds of every SES call.
+    pub ses_timeouts: SdkTimeouts,
 }
 
 impl Config {
@@ -273,6 +283,66 @@ impl Config {
                 400,
                 0..=10_000,
             )?),
+            dynamodb_timeouts: SdkTimeouts::read(&number, SdkTimeouts::DYNAMODB)?,
+            ses_timeouts: SdkTimeouts::read(&number, SdkTimeouts::SES)?,
+        })
+    }
+}
+
+/// How long one AWS service may take to answer, so a service that accepts the connection and
+/// never replies costs a bounded time (then 503 or 502), not the whole Lambda timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    /// The whole call: every attempt and the backoff between them.
+    pub operation: Duration,
+    /// One attempt, connecting included.
+    pub attempt: Duration,
+    /// Attempts per call, the first included (the SDK retries throttling, 5xx, timeouts).
+    pub max_attempts: u32,
+}
+
+/// The variables of one service's [`SdkTimeouts`] and their defaults.
+pub struct SdkTimeoutVars {
+    operation: (&'static str, u64),
+    attempt: (&'static str, u64),
+    max_attempts: (&'static str, u64),
+}
+
+impl SdkTimeouts {
+    /// DynamoDB answers in milliseconds: 700 ms is a very slow attempt, three attempts cover a
+    /// throttle or a dropped connection, and 2 s bounds the call. Three sequential calls (the
+    /// most an invocation makes on its failure path) plus SES fit the 10 s Lambda timeout.
+    pub const DYNAMODB: SdkTimeoutVars = SdkTimeoutVars {
+        operation: ("DYNAMODB_TIMEOUT_MS", 2_000),
+        attempt: ("DYNAMODB_ATTEMPT_TIMEOUT_MS", 700),
+        max_attempts: ("DYNAMODB_MAX_ATTEMPTS", 3),
+    };
+    /// SES's SendEmail usually takes 50-300 ms: two attempts of 1.2 s within 2.5 s.
+    pub const SES: SdkTimeoutVars = SdkTimeoutVars {
+        operation: ("SES_TIMEOUT_MS", 2_500),
+        attempt: ("SES_ATTEMPT_TIMEOUT_MS", 1_200),
+        max_attempts: ("SES_MAX_ATTEMPTS", 2),
+    };
+
+    fn read(
+        number: &impl Fn(&'static str, u64, std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError>,
+        vars: SdkTimeoutVars,
+    ) -> Result<Self, ConfigError> {
+        let (op_var, op_default) = vars.operation;
+        let (attempt_var, attempt_default) = vars.attempt;
+        let (attempts_var, attempts_default) = vars.max_attempts;
+        let operation = number(op_var, op_default, 100..=10_000)?;
+        let attempt = number(attempt_var, attempt_default, 50..=10_000)?;
+        if attempt > operation {
+            return Err(ConfigError {
+                var: attempt_var,
+                reason: format!("must not exceed {op_var} ({operation})"),
+            });
+        }
+        Ok(Self {
+            operation: Duration::from_millis(operation),
+            attempt: Duration::from_millis(attempt),
+            max_attempts: number(attempts_var, attempts_default, 1..=5)? as u32,
         })
     }
 }
@@ -360,5 +430,59 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.var, "DEFAULT_CALLBACK_URL");
+    }
+
+    #[test]
+    fn sdk_timeouts_default_to_bounds_inside_the_lambda_timeout_and_refuse_nonsense() {
+        let key = ("TOKEN_HMAC_KEY", "0123456789abcdef0123456789abcdef");
+        let c = cfg(Profile::Lambda, &[key]).unwrap();
+        let d = c.dynamodb_timeouts;
+        assert_eq!(
+            (d.operation, d.attempt, d.max_attempts),
+            (Duration::from_millis(2_000), Duration::from_millis(700), 3)
+        );
+        let s = c.ses_timeouts;
+        assert_eq!(
+            (s.operation, s.attempt, s.max_attempts),
+            (
+                Duration::from_millis(2_500),
+                Duration::from_millis(1_200),
+                2
+            )
+        );
+        let c = cfg(
+            Profile::Lambda,
+            &[
+                key,
+                ("SES_TIMEOUT_MS", "900"),
+                ("SES_ATTEMPT_TIMEOUT_MS", "300"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.ses_timeouts.operation, Duration::from_millis(900));
+        for (vars, bad) in [
+            (&[("DYNAMODB_TIMEOUT_MS", "0")][..], "DYNAMODB_TIMEOUT_MS"),
+            (
+                &[("DYNAMODB_TIMEOUT_MS", "soon")][..],
+                "DYNAMODB_TIMEOUT_MS",
+            ),
+            (
+                &[("DYNAMODB_MAX_ATTEMPTS", "0")][..],
+                "DYNAMODB_MAX_ATTEMPTS",
+            ),
+            (&[("SES_MAX_ATTEMPTS", "6")][..], "SES_MAX_ATTEMPTS"),
+            (
+                &[("DYNAMODB_ATTEMPT_TIMEOUT_MS", "3000")][..],
+                "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+            ),
+            (
+                &[("SES_TIMEOUT_MS", "500"), ("SES_ATTEMPT_TIMEOUT_MS", "600")][..],
+                "SES_ATTEMPT_TIMEOUT_MS",
+            ),
+        ] {
+            let mut all = vec![key];
+            all.extend_from_slice(vars);
+            assert_eq!(cfg(Profile::Lambda, &all).unwrap_err().var, bad, "{vars:?}");
+        }
     }
 }

@@ -8,9 +8,11 @@ use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{Config, SdkTimeouts};
 use crate::mail::ses::SesMailer;
 use crate::service::{Operation, Ports, ResetService};
 use crate::store::dynamodb::DynamoStore;
@@ -41,13 +43,52 @@ pub fn lambda_sdk_config() -> SdkConfig {
 /// mailer, system clock, with connections primed during init.
 pub async fn aws_service(config: Config, op: Operation) -> ResetService {
     let sdk = lambda_sdk_config();
-    service_from_clients(
-        config,
-        aws_sdk_dynamodb::Client::new(&sdk),
-        aws_sdk_sesv2::Client::new(&sdk),
-        op,
-    )
-    .await
+    let dynamodb = dynamodb_client(&sdk, &config.dynamodb_timeouts);
+    let ses = ses_client(&sdk, &config.ses_timeouts);
+    service_from_clients(config, dynamodb, ses, op).await
+}
+
+/// First wait before the SDK retries a DynamoDB call (doubled each time, jittered): the base
+/// DynamoDB's own SDKs used, small because its throttling clears in milliseconds.
+const DYNAMODB_INITIAL_BACKOFF: Duration = Duration::from_millis(25);
+/// First wait before the SDK retries an SES call.
+const SES_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The SDK's timeouts for `t`: each attempt (connecting included) and the whole call. Without
+/// them a service that accepts the connection and never answers holds the invocation until
+/// Lambda kills it; with them the call fails with a timeout, which the adapters answer as
+/// "unavailable" (503 + `Retry-After` for the store, 502 for a server caller's mail).
+pub fn timeout_config(t: &SdkTimeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(t.attempt)
+        .operation_attempt_timeout(t.attempt)
+        .operation_timeout(t.operation)
+        .build()
+}
+
+fn retry_config(t: &SdkTimeouts, initial_backoff: Duration) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(t.max_attempts)
+        .with_initial_backoff(initial_backoff)
+        .with_max_backoff(t.attempt)
+}
+
+/// A DynamoDB client on `sdk`, bounded by `timeouts` (`DYNAMODB_*` settings).
+pub fn dynamodb_client(sdk: &SdkConfig, timeouts: &SdkTimeouts) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(timeout_config(timeouts))
+        .retry_config(retry_config(timeouts, DYNAMODB_INITIAL_BACKOFF))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// An SES v2 client on `sdk`, bounded by `timeouts` (`SES_*` settings).
+pub fn ses_client(sdk: &SdkConfig, timeouts: &SdkTimeouts) -> aws_sdk_sesv2::Client {
+    let conf = aws_sdk_sesv2::config::Builder::from(sdk)
+        .timeout_config(timeout_config(timeouts))
+        .retry_config(retry_config(timeouts, SES_INITIAL_BACKOFF))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(conf)
 }
 
 /// Wires the adapters around ready clients and primes the connections `op` will use.

@@ -12,6 +12,7 @@
 //! never reads-then-writes to decide a race. Failures are sorted by the SDK's typed accessors
 //! (error kinds, cancellation reason codes), never by message text.
 
+mod retry;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -428,27 +429,30 @@ impl ResetStore for DynamoStore {
         }
 
         // A conflict means another transaction touched these items at the same moment; the
-        // conditions decide on the next attempt.
-        for _ in 0..3 {
+        // conditions decide on the next attempt, after a jittered wait (bounded: retry.rs).
+        let outcome = retry::retry(retry::TRANSACTION_CONFLICT, || async {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            match result {
-                Ok(_) => return Ok(ChangeOutcome::Changed),
+            retry::Step::Done(match result {
+                Ok(_) => Ok(ChangeOutcome::Changed),
                 Err(e) => match cancellation(&e) {
-                    Some(Cancelled::Condition(0)) => return Ok(ChangeOutcome::TokenGone),
-                    Some(Cancelled::Condition(1)) => return Ok(ChangeOutcome::UserGone),
-                    Some(Cancelled::Conflict) => continue,
-                    _ => return Err(classify(e)),
+                    Some(Cancelled::Condition(0)) => Ok(ChangeOutcome::TokenGone),
+                    Some(Cancelled::Condition(1)) => Ok(ChangeOutcome::UserGone),
+                    Some(Cancelled::Conflict) => return retry::Step::Again,
+                    _ => Err(classify(e)),
                 },
-            }
-        }
-        Err(StoreError::Unavailable {
-            retry_after: Duration::from_secs(1),
-            source: "transaction conflicts persisted".into(),
+            })
+        })
+        .await;
+        outcome.unwrap_or_else(|| {
+            Err(StoreError::Unavailable {
+                retry_after: Duration::from_secs(1),
+                source: "transaction conflicts persisted".into(),
+            })
         })
     }
 
