@@ -10,12 +10,17 @@ LOCAL_API_URL=""
 
 # The debug binary the tests use; built if missing or older than its sources (a no-op for
 # cargo most of the time, so cargo is not even asked then). LOCAL_API_BIN overrides it.
+# A failed build fails: `set -e` is off inside the caller's `$(...)`, so every step returns
+# its status explicitly, and a stale binary is never started instead.
 local_api_bin() {
   local bin="${LOCAL_API_BIN:-$CARGO_TARGET_DIR/debug/local-api}"
   if [ -z "${LOCAL_API_BIN:-}" ] && { [ ! -x "$bin" ] || [ -n "$(find "$ROOT/shared" "$ROOT/local-api" \
     "$ROOT/Cargo.lock" "$ROOT/Cargo.toml" -newer "$bin" -type f -print -quit)" ]; }; then
     step "cargo build --bin local-api" >&2
-    (cd "$ROOT" && cargo build --locked --bin local-api >&2)
+    (cd "$ROOT" && cargo build --locked --bin local-api >&2) || {
+      echo "cargo build --bin local-api failed; not starting a stale local-api" >&2
+      return 1
+    }
   fi
   printf '%s\n' "$bin"
 }
@@ -23,7 +28,7 @@ local_api_bin() {
 start_local_api() {
   local log="$1" bin
   shift
-  bin="$(local_api_bin)"
+  bin="$(local_api_bin)" || return 1
   : >"$log.out"
   "$bin" --port 0 "$@" >"$log.out" 2>"$log.err" &
   LOCAL_API_PID=$!
