@@ -1,0 +1,440 @@
+//! The deployed permissions and edge, read from the templates themselves: template.yaml (SAM)
+//! always, and the CDK app's synthesized templates when scripts/test.d/20-deploy names them
+//! (`CDK_TEMPLATE`: default settings; `CDK_EDGE_TEMPLATE`: `enableCloudFront=true`). A named
+//! file that is missing fails the test: the CDK side is never skipped silently.
+//!
+//! Held here (issue 20, findings 5 and 8): no function may read the users table without the
+//! `dynamodb:Attributes` + `dynamodb:Select` conditions, or read the password attribute; the
+//! users table is queried only through its index; writes to it are limited to the same few
+//! attributes plus the password, with `ReturnValues` NONE; every `ses:SendEmail` is bound to
+//! the sender by `ses:FromAddress` and no statement names `identity/*`; logs go only to the
+//! function's own log group; the CloudFront distribution and the WAF rate rule exist under
+//! their condition (off by default); the API alarms exist.
+
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// A template as JSON, with YAML short tags (`!Ref`, `!Sub`, `!If` ...) turned into their long
+/// forms (`{"Ref": ..}`, `{"Fn::Sub": ..}`, `{"Fn::GetAtt": [..]}`).
+fn load(path: &Path) -> Value {
+    let src = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&src)
+        .unwrap_or_else(|e| panic!("{} is not YAML/JSON: {e}", path.display()));
+    long_form(yaml)
+}
+
+fn long_form(v: serde_yaml_ng::Value) -> Value {
+    use serde_yaml_ng::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(&n).expect("a YAML number is a JSON number"),
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(long_form).collect()),
+        Y::Mapping(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Y::String(s) => s,
+                        other => serde_yaml_ng::to_string(&other)
+                            .expect("a scalar key")
+                            .trim()
+                            .to_owned(),
+                    };
+                    (key, long_form(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(t) => {
+            let name = t.tag.to_string();
+            let name = name.trim_start_matches('!');
+            let inner = long_form(t.value);
+            match name {
+                "Ref" | "Condition" => json!({ name: inner }),
+                "GetAtt" => match inner {
+                    Value::String(s) => {
+                        let (res, attr) = s.split_once('.').expect("!GetAtt Resource.Attribute");
+                        json!({ "Fn::GetAtt": [res, attr] })
+                    }
+                    other => json!({ "Fn::GetAtt": other }),
+                },
+                other => json!({ format!("Fn::{other}"): inner }),
+            }
+        }
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn resources(t: &Value) -> &Map<String, Value> {
+    t["Resources"].as_object().expect("Resources is a mapping")
+}
+
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// Both branches of every `Fn::If` in a list of statements, `AWS::NoValue` dropped.
+fn branches(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::If") => {
+            let arms = o["Fn::If"].as_array().expect("Fn::If [cond, a, b]");
+            arms[1..].iter().flat_map(branches).collect()
+        }
+        Value::Object(o) if o.get("Ref") == Some(&json!("AWS::NoValue")) => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// Every IAM statement of the template, named by its resource and Sid.
+fn statements(t: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    for (name, r) in resources(t) {
+        let p = &r["Properties"];
+        let docs: Vec<&Value> = match r["Type"].as_str() {
+            Some("AWS::IAM::Role") => as_list(&p["Policies"])
+                .into_iter()
+                .map(|pol| &pol["PolicyDocument"])
+                .collect(),
+            Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy") => vec![&p["PolicyDocument"]],
+            Some("AWS::Serverless::Function") => as_list(&p["Policies"]),
+            _ => continue,
+        };
+        for doc in docs {
+            for s in as_list(&doc["Statement"]).into_iter().flat_map(branches) {
+                let sid = s["Sid"].as_str().unwrap_or("?");
+                out.push((format!("{name}/{sid}"), s));
+            }
+        }
+    }
+    out
+}
+
+fn actions(s: &Value) -> Vec<String> {
+    as_list(&s["Action"])
+        .into_iter()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Resource entries as text (intrinsics serialized), both `Fn::If` arms.
+fn resource_texts(s: &Value) -> Vec<String> {
+    as_list(&s["Resource"])
+        .into_iter()
+        .flat_map(branches)
+        .map(|r| r.to_string())
+        .collect()
+}
+
+fn names_users_table(resource: &str) -> bool {
+    resource.contains("DemoUsersTable") || resource.contains("UsersTableName")
+}
+
+/// The users-table attribute list a statement is conditioned on, as text.
+fn attribute_condition(s: &Value) -> Option<String> {
+    let c = s["Condition"]["ForAllValues:StringEquals"].get("dynamodb:Attributes")?;
+    Some(c.to_string())
+}
+
+/// What a template calls the password attribute: a parameter reference in template.yaml, the
+/// configured name in a synthesized one.
+struct Names {
+    password: &'static str,
+}
+
+const SAM: Names = Names {
+    password: r#"{"Ref":"UsersPasswordAttribute"}"#,
+};
+const CDK: Names = Names {
+    password: r#""password_hash""#,
+};
+
+fn permissions_violations(t: &Value, names: &Names) -> Vec<String> {
+    let mut bad = Vec::new();
+    let reads = [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Scan",
+    ];
+    for (at, s) in statements(t) {
+        if s["Effect"] != "Allow" {
+            continue;
+        }
+        let acts = actions(s);
+        let res = resource_texts(s);
+        let on_users = res.iter().any(|r| names_users_table(r));
+        for a in &acts {
+            if a.contains('*') {
+                bad.push(format!("{at}: wildcard action {a}"));
+            }
+        }
+        if on_users {
+            if acts.iter().any(|a| reads.contains(&a.as_str())) {
+                match attribute_condition(s) {
+                    None => bad.push(format!(
+                        "{at}: reads the users table without a dynamodb:Attributes condition"
+                    )),
+                    Some(list) if list.contains(names.password) => {
+                        bad.push(format!("{at}: may read the password attribute: {list}"))
+                    }
+                    Some(_) => {}
+                }
+                if s["Condition"]["StringEqualsIfExists"]["dynamodb:Select"]
+                    != "SPECIFIC_ATTRIBUTES"
+                {
+                    bad.push(format!(
+                        "{at}: users-table read without dynamodb:Select SPECIFIC_ATTRIBUTES"
+                    ));
+                }
+            }
+            if acts
+                .iter()
+                .any(|a| a == "dynamodb:Query" || a == "dynamodb:Scan")
+                && res.iter().any(|r| !r.contains("/index/"))
+            {
+                bad.push(format!("{at}: Query/Scan on the users base table: {res:?}"));
+            }
+            for forbidden in [
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:Scan",
+            ] {
+                if acts.iter().any(|a| a == forbidden) {
+                    bad.push(format!("{at}: {forbidden} on the users table"));
+                }
+            }
+            if acts.iter().any(|a| a == "dynamodb:UpdateItem") {
+                if attribute_condition(s).is_none() {
+                    bad.push(format!(
+                        "{at}: UpdateItem on the users table without dynamodb:Attributes"
+                    ));
+                }
+                if s["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"] != "NONE" {
+                    bad.push(format!(
+                        "{at}: UpdateItem on the users table without ReturnValues NONE"
+                    ));
+                }
+            }
+        }
+        if acts.iter().any(|a| a.starts_with("ses:Send")) {
+            if s["Condition"]["StringEquals"]
+                .get("ses:FromAddress")
+                .is_none()
+            {
+                bad.push(format!("{at}: ses:SendEmail without ses:FromAddress"));
+            }
+            for r in &res {
+                if r.contains("identity/*") || r == "\"*\"" {
+                    bad.push(format!("{at}: ses:SendEmail on {r}"));
+                }
+            }
+        }
+        if acts.iter().any(|a| a.starts_with("logs:")) {
+            for r in &res {
+                if !r.contains("Logs") {
+                    bad.push(format!(
+                        "{at}: logs actions on {r}, not the function's own log group"
+                    ));
+                }
+            }
+        }
+    }
+    // No function role may carry AWSLambdaBasicExecutionRole (logs:* on every log group).
+    for (name, r) in resources(t) {
+        if r.to_string().contains("AWSLambdaBasicExecutionRole") {
+            bad.push(format!("{name}: uses AWSLambdaBasicExecutionRole"));
+        }
+    }
+    bad
+}
+
+fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .collect()
+}
+
+fn assert_clean(t: &Value, names: &Names, what: &str) {
+    let bad = permissions_violations(t, names);
+    assert!(bad.is_empty(), "{what}: {bad:#?}");
+    assert!(
+        statements(t).len() >= 10,
+        "{what}: too few IAM statements found; the reader is lost"
+    );
+}
+
+fn assert_alarms(t: &Value, what: &str) {
+    let alarms: Vec<String> = of_type(t, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(_, r)| r["Properties"].to_string())
+        .collect();
+    for metric in ["\"4xx\"", "\"5xx\"", "\"Http429\""] {
+        assert!(
+            alarms.iter().any(|a| a.contains(metric)),
+            "{what}: no alarm on {metric}"
+        );
+    }
+    assert!(
+        !of_type(t, "AWS::Logs::MetricFilter").is_empty(),
+        "{what}: no 429 metric filter"
+    );
+}
+
+fn assert_edge(t: &Value, what: &str, condition: Option<(&str, &str)>) {
+    let dists = of_type(t, "AWS::CloudFront::Distribution");
+    let acls = of_type(t, "AWS::WAFv2::WebACL");
+    assert_eq!(dists.len(), 1, "{what}: one CloudFront distribution");
+    assert_eq!(acls.len(), 1, "{what}: one WAF web ACL");
+    let (_, acl) = acls[0];
+    assert_eq!(
+        acl["Properties"]["Scope"], "CLOUDFRONT",
+        "{what}: web ACL scope"
+    );
+    let rules = acl["Properties"]["Rules"].to_string();
+    assert!(
+        rules.contains("RateBasedStatement") && rules.contains(r#""AggregateKeyType":"IP""#),
+        "{what}: no per-IP rate-based rule: {rules}"
+    );
+    let cfg = dists[0].1["Properties"]["DistributionConfig"].to_string();
+    assert!(
+        cfg.contains("WebACLId"),
+        "{what}: distribution without web ACL"
+    );
+    assert!(
+        cfg.contains("X-Origin-Verify"),
+        "{what}: origin without the X-Origin-Verify secret header"
+    );
+    if let Some((dist_cond, acl_cond)) = condition {
+        assert_eq!(
+            dists[0].1["Condition"], dist_cond,
+            "{what}: distribution condition"
+        );
+        assert_eq!(
+            acls[0].1["Condition"], acl_cond,
+            "{what}: web ACL condition"
+        );
+    }
+}
+
+#[test]
+fn template_yaml_grants_users_attributes_mail_and_logs_narrowly() {
+    let t = load(&repo().join("template.yaml"));
+    assert_clean(&t, &SAM, "template.yaml");
+    // Both kinds of user read are there (and so were checked above).
+    let all: Vec<String> = statements(&t)
+        .into_iter()
+        .map(|(at, s)| format!("{at} {s}"))
+        .collect();
+    assert!(all.iter().any(|s| s.contains("FindUserByEmail")));
+    assert!(
+        all.iter()
+            .any(|s| s.contains("ConsumeFunctionRole/SetPassword"))
+    );
+}
+
+#[test]
+fn template_yaml_offers_cloudfront_and_waf_off_by_default_and_alarms() {
+    let t = load(&repo().join("template.yaml"));
+    assert_eq!(t["Parameters"]["EnableCloudFront"]["Default"], "false");
+    assert_eq!(
+        t["Conditions"]["UseCloudFront"],
+        json!({"Fn::Equals": [{"Ref": "EnableCloudFront"}, "true"]})
+    );
+    assert_edge(&t, "template.yaml", Some(("UseCloudFront", "CreateWebAcl")));
+    let rule = t["Rules"]["WebAclInUsEast1"].to_string();
+    assert!(
+        rule.contains("AWS::Region") && rule.contains("us-east-1"),
+        "template.yaml: the in-stack web ACL must be asserted to us-east-1: {rule}"
+    );
+    let stage = &resources(&t)["HttpApi"]["Properties"]["RouteSettings"];
+    for route in ["request", "check", "consume"] {
+        assert!(
+            stage.get(format!("POST /password-reset/{route}")).is_some(),
+            "template.yaml: no throttling of its own for {route}"
+        );
+    }
+    assert_alarms(&t, "template.yaml");
+}
+
+/// A template named by an environment variable: required when the variable is set.
+fn synthesized(var: &str) -> Option<Value> {
+    let path = std::env::var_os(var)?;
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "{var}={} names no file: the CDK synth did not run",
+        path.display()
+    );
+    Some(load(&path))
+}
+
+#[test]
+fn cdk_synth_grants_the_same_narrow_permissions() {
+    let Some(t) = synthesized("CDK_TEMPLATE") else {
+        eprintln!("CDK_TEMPLATE unset: scripts/test.d/20-deploy runs this against the synth");
+        return;
+    };
+    assert_clean(&t, &CDK, "CDK synth");
+    assert!(
+        of_type(&t, "AWS::CloudFront::Distribution").is_empty(),
+        "CDK synth: CloudFront must be off by default"
+    );
+    assert_alarms(&t, "CDK synth");
+}
+
+#[test]
+fn cdk_synth_with_cloudfront_has_the_distribution_and_waf() {
+    let Some(t) = synthesized("CDK_EDGE_TEMPLATE") else {
+        eprintln!("CDK_EDGE_TEMPLATE unset: scripts/test.d/20-deploy runs this against the synth");
+        return;
+    };
+    assert_clean(&t, &CDK, "CDK synth (enableCloudFront)");
+    assert_edge(&t, "CDK synth (enableCloudFront)", None);
+}
+
+#[test]
+fn the_checks_catch_the_old_template() {
+    // The policies as they were before issue 20: a base-table Query, no attribute conditions,
+    // identity/* in sandbox mode, no ses:FromAddress.
+    let old = r#"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Sid: ReadUsers
+              Effect: Allow
+              Action: [dynamodb:GetItem, dynamodb:Query]
+              Resource:
+                - !If [CreateUsersTable, !GetAtt DemoUsersTable.Arn, !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${UsersTableName}"]
+            - !If
+              - InSesSandbox
+              - Sid: SendMailToSandboxRecipients
+                Effect: Allow
+                Action: ses:SendEmail
+                Resource: !Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+              - !Ref AWS::NoValue
+"#;
+    let t = long_form(serde_yaml_ng::from_str(old).expect("YAML"));
+    let bad = permissions_violations(&t, &SAM).join("\n");
+    for expected in [
+        "without a dynamodb:Attributes condition",
+        "without dynamodb:Select",
+        "Query/Scan on the users base table",
+        "without ses:FromAddress",
+        "identity/*",
+    ] {
+        assert!(bad.contains(expected), "missed {expected:?} in:\n{bad}");
+    }
+}
