@@ -26,6 +26,11 @@ pub enum CallbackError {
     /// A URL template without the `{{.Code}}` placeholder cannot carry the code.
     #[error("must contain the {{{{.Code}}}} placeholder")]
     MissingCodePlaceholder,
+    /// Whitespace, control characters or `\` in a URL template: URL parsers drop, keep or
+    /// turn them into `/` differently, so the link a mail client follows could differ from the
+    /// one we checked.
+    #[error("must not contain whitespace, control characters or backslashes")]
+    UnsafeCharacter,
 }
 
 /// The origins a reset link may point at (`ALLOWED_CALLBACK_ORIGINS`), as ASCII-serialized
@@ -128,8 +133,16 @@ impl CallbackUrl {
 
 /// A Zitadel-style link template such as `https://app.example.com/reset/{{.UserID}}?c={{.Code}}`.
 /// Only server callers may send one; the rendered URL must still be on an allowed origin.
+///
+/// The template is checked with sample values when parsed, and every rendered link is parsed
+/// again and re-checked against the origin that check found (itself an allowed origin); the
+/// mail carries the re-serialised URL, never the raw string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlTemplate(String);
+pub struct UrlTemplate {
+    raw: String,
+    /// The allowed origin the sample rendering landed on (ASCII serialization).
+    origin: String,
+}
 
 impl UrlTemplate {
     const CODE: &'static str = "{{.Code}}";
@@ -142,30 +155,58 @@ impl UrlTemplate {
         if raw.len() > 2048 {
             return Err(CallbackError::TooLong);
         }
+        if raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+        {
+            return Err(CallbackError::UnsafeCharacter);
+        }
         if !raw.contains(Self::CODE) {
             return Err(CallbackError::MissingCodePlaceholder);
         }
-        let template = Self(raw.to_owned());
-        let sample = template.fill("sample-code", "sample-user");
-        let url = parse_allowed(&sample, allowed)?;
+        let fill = |code: &str, user_id: &str| Self::fill(raw, code, user_id);
+        let url = parse_allowed(&fill("sample-code", "sample-user"), allowed)?;
         // A placeholder in the host would let the value pick the origin.
-        let probe = template.fill("probe-a", "probe-b");
-        let probe_url = parse_allowed(&probe, allowed)?;
+        let probe_url = parse_allowed(&fill("probe-a", "probe-b"), allowed)?;
         if probe_url.origin() != url.origin() {
             return Err(CallbackError::OriginNotAllowed);
         }
-        Ok(template)
+        Ok(Self {
+            raw: raw.to_owned(),
+            origin: url.origin().ascii_serialization(),
+        })
     }
 
-    fn fill(&self, code: &str, user_id: &str) -> String {
-        self.0
-            .replace(Self::CODE, &encode(code))
+    fn fill(raw: &str, code: &str, user_id: &str) -> String {
+        raw.replace(Self::CODE, &encode(code))
             .replace(Self::USER_ID, &encode(user_id))
     }
 
-    /// The link for a code and user: placeholders replaced by the percent-encoded values.
-    pub fn render(&self, code: &ResetCode, user_id: &UserId) -> String {
-        self.fill(code.expose(), user_id.as_str())
+    /// The link for a code and user: placeholders replaced by the percent-encoded values, the
+    /// result parsed again, re-checked (scheme, no credentials, the template's allowed origin)
+    /// and re-serialised. `Err` means the values moved the link off its origin, which the
+    /// checks in [`UrlTemplate::parse`] are meant to make impossible: no mail is sent then.
+    pub fn render(&self, code: &ResetCode, user_id: &UserId) -> Result<String, CallbackError> {
+        let url = Url::parse(&Self::fill(&self.raw, code.expose(), user_id.as_str()))
+            .map_err(|_| CallbackError::NotAbsolute)?;
+        check_scheme(&url)?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(CallbackError::Credentials);
+        }
+        if url.origin().ascii_serialization() != self.origin {
+            return Err(CallbackError::OriginNotAllowed);
+        }
+        Ok(url.into())
+    }
+
+    /// A template as if it had passed [`UrlTemplate::parse`], to test that
+    /// [`UrlTemplate::render`] re-checks what it renders.
+    #[cfg(test)]
+    fn unchecked(raw: &str, origin: &str) -> Self {
+        Self {
+            raw: raw.to_owned(),
+            origin: origin.to_owned(),
+        }
     }
 }
 
@@ -185,6 +226,7 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::branches::{Branch, run_counting};
     use proptest::prelude::*;
 
     fn allowed() -> AllowedOrigins {
@@ -269,7 +311,7 @@ mod tests {
         .unwrap();
         let code = ResetCode::generate();
         let user = UserId::parse("a/b?c=d&e f").unwrap();
-        let rendered = t.render(&code, &user);
+        let rendered = t.render(&code, &user).unwrap();
         assert_eq!(
             rendered,
             format!(
@@ -292,6 +334,83 @@ mod tests {
     }
 
     #[test]
+    fn templates_with_whitespace_control_characters_or_backslashes_are_refused() {
+        for (raw, why) in [
+            ("https://app.example.com/reset?c={{.Code}}&x=a b", "space"),
+            ("https://app.example.com/reset?c={{.Code}}\t", "tab"),
+            ("https://app.example.com/re\nset?c={{.Code}}", "newline"),
+            ("https://app.example.com/reset?c={{.Code}}\u{0}", "NUL"),
+            (
+                "https://app.example.com/reset?c={{.Code}}\u{85}",
+                "C1 control",
+            ),
+            (
+                "https://app.example.com/reset?c={{.Code}}\u{3000}",
+                "ideographic space",
+            ),
+            (
+                "https://app.example.com\\@evil.example.net/?c={{.Code}}",
+                "backslash",
+            ),
+            (
+                "https:\\\\app.example.com/?c={{.Code}}",
+                "backslashes as slashes",
+            ),
+        ] {
+            assert_eq!(
+                UrlTemplate::parse(raw, &allowed()),
+                Err(CallbackError::UnsafeCharacter),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rendered_template_is_the_reserialised_url_on_its_origin() {
+        let t = UrlTemplate::parse(
+            "HTTPS://App.Example.COM:443/a/./b/../reset?c={{.Code}}#frag",
+            &allowed(),
+        )
+        .unwrap();
+        let code = ResetCode::generate();
+        let user = UserId::parse("u").unwrap();
+        assert_eq!(
+            t.render(&code, &user).unwrap(),
+            format!("https://app.example.com/a/reset?c={}#frag", code.expose())
+        );
+    }
+
+    #[test]
+    fn rendering_refuses_a_link_that_left_the_templates_origin() {
+        let code = ResetCode::generate();
+        let user = UserId::parse("u").unwrap();
+        let off_origin = UrlTemplate::unchecked(
+            "https://evil.example.net/?c={{.Code}}",
+            "https://app.example.com",
+        );
+        assert_eq!(
+            off_origin.render(&code, &user),
+            Err(CallbackError::OriginNotAllowed)
+        );
+        let credentials = UrlTemplate::unchecked(
+            "https://x@app.example.com/?c={{.Code}}",
+            "https://app.example.com",
+        );
+        assert_eq!(
+            credentials.render(&code, &user),
+            Err(CallbackError::Credentials)
+        );
+        let insecure = UrlTemplate::unchecked(
+            "http://app.example.com/?c={{.Code}}",
+            "http://app.example.com",
+        );
+        assert_eq!(
+            insecure.render(&code, &user),
+            Err(CallbackError::InsecureScheme)
+        );
+    }
+
+    #[test]
     fn allowed_origins_must_be_safe_origins() {
         assert!(AllowedOrigins::parse("http://example.com").is_err());
         assert!(AllowedOrigins::parse("https://example.com/path").is_err());
@@ -304,24 +423,136 @@ mod tests {
         );
     }
 
+    /// An allowed origin as a caller may spell it (case, explicit default port).
+    fn allowed_origin_spelling() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("https://app.example.com".to_owned()),
+            Just("https://APP.Example.com".to_owned()),
+            Just("https://app.example.com:443".to_owned()),
+            Just("http://localhost:3000".to_owned()),
+            Just("http://LOCALHOST:3000".to_owned()),
+        ]
+    }
+
+    /// Path, query and fragment from the URL grammar (unreserved characters, sub-delims and
+    /// percent-escapes), which never change the origin.
+    fn path_query_fragment() -> impl Strategy<Value = String> {
+        (
+            "(/[a-zA-Z0-9._~!$&'()*+,;=:@-]{0,12}|/%[0-9A-F]{2}){0,4}",
+            "(\\?[a-zA-Z0-9._~=&%/-]{0,20})?",
+            "(#[a-zA-Z0-9._~/-]{0,10})?",
+        )
+            .prop_map(|(p, q, f)| format!("{p}{q}{f}"))
+    }
+
+    fn valid_callback() -> impl Strategy<Value = String> {
+        (allowed_origin_spelling(), path_query_fragment())
+            .prop_map(|(o, rest)| format!("{o}{rest}"))
+    }
+
+    #[test]
+    fn accepted_callbacks_are_always_on_an_allowed_origin_and_both_branches_are_reached() {
+        let strategy = prop_oneof![
+            2 => valid_callback(),
+            2 => "(https?://)?[a-zA-Z0-9.:/@?#&=%-]{0,60}",
+            1 => "\\PC{0,60}",
+        ];
+        run_counting("callback", strategy, 0.25, |s| {
+            Ok(match CallbackUrl::parse(&s, &allowed()) {
+                Ok(cb) => {
+                    let origin = cb.as_url().origin().ascii_serialization();
+                    prop_assert!(allowed().as_slice().contains(&origin));
+                    prop_assert!(cb.as_url().username().is_empty());
+                    let link = Url::parse(cb.with_code(&ResetCode::generate()).as_str()).unwrap();
+                    prop_assert_eq!(link.origin().ascii_serialization(), origin);
+                    Branch::Accepted
+                }
+                Err(_) => Branch::Refused,
+            })
+        });
+    }
+
+    /// Templates from the grammar: an allowed origin, then path/query with `{{.Code}}` and
+    /// maybe `{{.UserID}}` where values cannot move the origin.
+    fn valid_template() -> impl Strategy<Value = String> {
+        (
+            allowed_origin_spelling(),
+            "(/[a-zA-Z0-9._~-]{1,8}){0,3}",
+            prop_oneof![
+                Just("/{{.UserID}}/reset?c={{.Code}}"),
+                Just("/reset?code={{.Code}}"),
+                Just("/r/{{.Code}}"),
+                Just("/reset?u={{.UserID}}&c={{.Code}}#x"),
+                Just("/reset#code={{.Code}}"),
+            ],
+        )
+            .prop_map(|(o, p, tail)| format!("{o}{p}{tail}"))
+    }
+
+    /// A valid template with one hostile character put somewhere in it.
+    fn template_with_unsafe_character() -> impl Strategy<Value = String> {
+        (
+            valid_template(),
+            "[ \\t\\r\\n\\x00-\\x1f\\x7f\\u{85}\\u{a0}\\u{2028}\\u{3000}\\\\]",
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(t, c, at)| {
+                let mut chars: Vec<char> = t.chars().collect();
+                let at = at.index(chars.len() + 1);
+                chars.insert(at, c.chars().next().unwrap_or(' '));
+                chars.into_iter().collect()
+            })
+    }
+
+    #[test]
+    fn accepted_templates_render_on_an_allowed_origin_and_both_branches_are_reached() {
+        let strategy = (
+            prop_oneof![
+                2 => valid_template(),
+                1 => template_with_unsafe_character(),
+                1 => "https://app\\.example\\.com[a-zA-Z0-9./?&=-]{0,20}\\{\\{\\.Code\\}\\}[a-zA-Z0-9./?&=-]{0,20}",
+            ],
+            "\\PC{1,20}",
+        );
+        run_counting("url_template", strategy, 0.25, |(s, user)| {
+            let Ok(user) = UserId::parse(&user) else {
+                return Ok(Branch::Refused);
+            };
+            Ok(match UrlTemplate::parse(&s, &allowed()) {
+                Ok(t) => {
+                    prop_assert!(
+                        !s.chars()
+                            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+                    );
+                    let rendered = t.render(&ResetCode::generate(), &user).unwrap();
+                    let url = Url::parse(&rendered).unwrap();
+                    prop_assert_eq!(url.as_str(), rendered.as_str(), "mailed as re-serialised");
+                    prop_assert!(
+                        allowed()
+                            .as_slice()
+                            .contains(&url.origin().ascii_serialization())
+                    );
+                    Branch::Accepted
+                }
+                Err(_) => Branch::Refused,
+            })
+        });
+    }
+
     proptest! {
         #[test]
-        fn accepted_callbacks_are_always_on_an_allowed_origin(s in "(https?://)?[a-zA-Z0-9.:/@?#&=%-]{0,60}") {
-            if let Ok(cb) = CallbackUrl::parse(&s, &allowed()) {
-                let origin = cb.as_url().origin().ascii_serialization();
-                prop_assert!(allowed().as_slice().contains(&origin));
-            }
+        fn templates_with_a_hostile_character_are_refused(s in template_with_unsafe_character()) {
+            prop_assert_eq!(UrlTemplate::parse(&s, &allowed()), Err(CallbackError::UnsafeCharacter));
         }
 
         #[test]
-        fn accepted_templates_render_on_an_allowed_origin(
-            s in "https://app\\.example\\.com[a-zA-Z0-9./?&=-]{0,20}\\{\\{\\.Code\\}\\}[a-zA-Z0-9./?&=-]{0,20}",
-            user in "\\PC{1,20}",
-        ) {
-            if let (Ok(t), Ok(user)) = (UrlTemplate::parse(&s, &allowed()), UserId::parse(&user)) {
-                let url = Url::parse(&t.render(&ResetCode::generate(), &user)).unwrap();
-                prop_assert_eq!(url.origin().ascii_serialization(), "https://app.example.com");
-            }
+        fn templates_from_the_grammar_are_accepted(s in valid_template()) {
+            prop_assert!(UrlTemplate::parse(&s, &allowed()).is_ok(), "{:?}", s);
+        }
+
+        #[test]
+        fn callbacks_from_the_grammar_are_accepted(s in valid_callback()) {
+            prop_assert!(CallbackUrl::parse(&s, &allowed()).is_ok(), "{:?}", s);
         }
     }
 }

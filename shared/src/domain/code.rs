@@ -49,6 +49,7 @@ impl std::fmt::Debug for ResetCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::branches::{Branch, run_counting};
     use proptest::prelude::*;
 
     #[test]
@@ -90,12 +91,59 @@ mod tests {
         }
     }
 
+    /// Codes from the accepted grammar: any 32 bytes, base64url without padding.
+    fn valid_code() -> impl Strategy<Value = String> {
+        any::<[u8; 32]>().prop_map(|b| URL_SAFE_NO_PAD.encode(b))
+    }
+
+    /// Near misses: a valid code with one character changed to something outside the alphabet,
+    /// or cut, or extended, or a 43-character string of the alphabet whose last character has
+    /// non-zero padding bits (not canonical).
+    fn near_miss() -> impl Strategy<Value = String> {
+        (
+            valid_code(),
+            any::<prop::sample::Index>(),
+            "[+/= .\\x00\\u{e9}]",
+            0..4u8,
+        )
+            .prop_map(|(code, at, bad, how)| {
+                let mut chars: Vec<char> = code.chars().collect();
+                let at = at.index(chars.len());
+                match how {
+                    0 => chars[at] = bad.chars().next().unwrap_or('+'),
+                    1 => chars.truncate(at),
+                    2 => chars.push('A'),
+                    _ => chars[42] = 'B', // 'B' = 000001: bits past the 256th
+                }
+                chars.into_iter().collect()
+            })
+    }
+
+    #[test]
+    fn parsing_never_panics_and_both_branches_are_reached() {
+        let strategy = prop_oneof![2 => valid_code(), 1 => near_miss(), 1 => "\\PC{0,60}"];
+        run_counting("code", strategy, 0.25, |s| {
+            Ok(match ResetCode::parse(&s) {
+                Some(code) => {
+                    prop_assert_eq!(code.expose(), s.as_str());
+                    prop_assert_eq!(code.expose().len(), 43);
+                    prop_assert_eq!(URL_SAFE_NO_PAD.decode(&s).unwrap().len(), 32);
+                    Branch::Accepted
+                }
+                None => Branch::Refused,
+            })
+        });
+    }
+
     proptest! {
         #[test]
-        fn parsing_never_panics_and_only_accepts_43_chars(s in "\\PC{0,60}") {
-            if let Some(code) = ResetCode::parse(&s) {
-                prop_assert_eq!(code.expose().len(), 43);
-            }
+        fn every_code_of_the_grammar_parses(s in valid_code()) {
+            prop_assert!(ResetCode::parse(&s).is_some());
+        }
+
+        #[test]
+        fn near_misses_never_parse(s in near_miss()) {
+            prop_assert!(ResetCode::parse(&s).is_none(), "{:?}", s);
         }
     }
 }

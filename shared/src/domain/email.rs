@@ -17,6 +17,10 @@ pub enum EmailError {
     /// Non-ASCII addresses are refused: case folding and look-alikes make them unsafe as keys.
     #[error("must contain only ASCII characters")]
     NonAscii,
+    /// A control character anywhere, even a trailing newline that trimming would hide: such a
+    /// string is a header-injection or log-forging attempt, not a typing slip.
+    #[error("must not contain control characters")]
+    ControlCharacter,
 }
 
 /// A syntactically valid email address.
@@ -32,8 +36,12 @@ pub struct EmailAddress {
 }
 
 impl EmailAddress {
-    /// Parses an address, trimming surrounding whitespace.
+    /// Parses an address, trimming surrounding spaces. Control characters (tab, CR, LF, NUL,
+    /// C1 ...) are refused anywhere, before trimming.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
+        if raw.chars().any(char::is_control) {
+            return Err(EmailError::ControlCharacter);
+        }
         let s = raw.trim();
         if s.is_empty() {
             return Err(EmailError::Empty);
@@ -108,6 +116,7 @@ impl fmt::Display for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::branches::{Branch, run_counting};
     use proptest::prelude::*;
 
     #[test]
@@ -137,6 +146,27 @@ mod tests {
             ("a b@example.com", EmailError::Invalid, "space inside"),
             ("a@b@example.com", EmailError::Invalid, "two @"),
             ("mıke@example.com", EmailError::NonAscii, "dotless i"),
+            (
+                "ada@example.com\r\nBcc: x@evil.example",
+                EmailError::ControlCharacter,
+                "header injection",
+            ),
+            (
+                "ada@example.com\n",
+                EmailError::ControlCharacter,
+                "trailing LF",
+            ),
+            (
+                "\tada@example.com",
+                EmailError::ControlCharacter,
+                "leading tab",
+            ),
+            ("ada\0@example.com", EmailError::ControlCharacter, "NUL"),
+            (
+                "ada@exa\u{85}mple.com",
+                EmailError::ControlCharacter,
+                "C1 NEL",
+            ),
         ];
         for (input, want, why) in cases {
             assert_eq!(EmailAddress::parse(input), Err(want), "{why}: {input:?}");
@@ -145,14 +175,67 @@ mod tests {
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
     }
 
+    /// Addresses from the accepted grammar (dot-atoms of the allowed specials, LDH domains),
+    /// sometimes with surrounding spaces and mixed case.
+    fn valid_address() -> impl Strategy<Value = String> {
+        (
+            "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}){0,2}",
+            "[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,5})?(\\.[A-Za-z0-9]{1,10}){0,2}\\.[A-Za-z]{2,10}",
+            " {0,2}",
+            " {0,2}",
+        )
+            .prop_map(|(local, domain, pre, post)| format!("{pre}{local}@{domain}{post}"))
+    }
+
+    /// Any string with at least one control character (C0, DEL, C1) somewhere.
+    fn with_control_character() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![valid_address(), "\\PC{0,40}"],
+            "[\\x00-\\x1f\\x7f-\\u{9f}]",
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(s, c, at)| {
+                let chars: Vec<char> = s.chars().collect();
+                let at = at.index(chars.len() + 1);
+                chars[..at]
+                    .iter()
+                    .chain(c.chars().collect::<Vec<_>>().iter())
+                    .chain(&chars[at..])
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn parsing_never_panics_and_both_branches_are_reached() {
+        let strategy = prop_oneof![
+            2 => valid_address(),
+            1 => "\\PC{0,300}",
+            1 => with_control_character(),
+        ];
+        run_counting("email", strategy, 0.25, |s| {
+            Ok(match EmailAddress::parse(&s) {
+                Ok(e) => {
+                    prop_assert_eq!(EmailAddress::parse(e.as_str()).unwrap(), e.clone());
+                    prop_assert!(e.normalized().len() <= 254);
+                    prop_assert!(e.normalized().is_ascii());
+                    prop_assert!(!e.as_str().chars().any(char::is_control));
+                    prop_assert_eq!(e.as_str(), s.trim());
+                    Branch::Accepted
+                }
+                Err(_) => Branch::Refused,
+            })
+        });
+    }
+
     proptest! {
         #[test]
-        fn parsing_never_panics_and_accepted_addresses_round_trip(s in "\\PC{0,300}") {
-            if let Ok(e) = EmailAddress::parse(&s) {
-                prop_assert_eq!(EmailAddress::parse(e.as_str()).unwrap(), e.clone());
-                prop_assert!(e.normalized().len() <= 254);
-                prop_assert!(e.normalized().is_ascii());
-            }
+        fn addresses_with_a_control_character_are_refused(s in with_control_character()) {
+            prop_assert_eq!(EmailAddress::parse(&s), Err(EmailError::ControlCharacter));
+        }
+
+        #[test]
+        fn addresses_from_the_grammar_are_accepted(s in valid_address()) {
+            prop_assert!(EmailAddress::parse(&s).is_ok(), "{:?}", s);
         }
 
         #[test]

@@ -66,14 +66,82 @@ mod tests {
     use super::UserId;
     use proptest::prelude::*;
 
+    /// Any string with at least one control character (C0, DEL, C1) somewhere.
+    fn with_control_character() -> impl Strategy<Value = String> {
+        (
+            "\\PC{0,40}",
+            "[\\x00-\\x1f\\x7f-\\u{9f}]",
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(s, c, at)| {
+                let mut chars: Vec<char> = s.chars().collect();
+                let at = at.index(chars.len() + 1);
+                chars.insert(at, c.chars().next().unwrap_or('\0'));
+                chars.into_iter().collect()
+            })
+    }
+
     proptest! {
         #[test]
-        fn accepted_user_ids_are_bounded_and_printable(s in "\\PC{0,1100}") {
+        fn user_ids_with_a_control_character_are_refused(s in with_control_character()) {
+            prop_assert!(UserId::parse(&s).is_err(), "{:?}", s);
+        }
+
+        #[test]
+        fn accepted_user_ids_are_bounded_and_printable(
+            s in prop_oneof!["\\PC{0,1100}", with_control_character()],
+        ) {
             if let Ok(id) = UserId::parse(&s) {
                 prop_assert!(id.as_str().len() <= UserId::MAX_LEN);
                 prop_assert!(!id.as_str().trim().is_empty());
                 prop_assert!(!id.as_str().chars().any(char::is_control));
             }
         }
+    }
+}
+
+/// Property-test support: run a property through proptest's runner (same case count and trace
+/// as `proptest!`, so scripts/test.d/10-proptest counts it) and count how many cases reached
+/// each branch of the parser, so a generator that never reaches "accepted" cannot pass silently.
+#[cfg(test)]
+pub(crate) mod branches {
+    use std::cell::Cell;
+
+    use proptest::strategy::Strategy;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    /// Which side of a parser a case reached.
+    pub(crate) enum Branch {
+        Accepted,
+        Refused,
+    }
+
+    /// Runs `property` over `strategy` and asserts that at least `min_share` of the cases
+    /// reached each branch. Returns (accepted, refused).
+    pub(crate) fn run_counting<S: Strategy>(
+        name: &str,
+        strategy: S,
+        min_share: f64,
+        property: impl Fn(S::Value) -> Result<Branch, TestCaseError>,
+    ) -> (u32, u32) {
+        let (accepted, refused) = (Cell::new(0u32), Cell::new(0u32));
+        let mut runner = TestRunner::new(Config::default());
+        let cases = runner.config().cases;
+        if let Err(e) = runner.run(&strategy, |v| {
+            match property(v)? {
+                Branch::Accepted => accepted.set(accepted.get() + 1),
+                Branch::Refused => refused.set(refused.get() + 1),
+            }
+            Ok(())
+        }) {
+            panic!("{name}: {e}");
+        }
+        let (a, r) = (accepted.get(), refused.get());
+        let min = (f64::from(cases) * min_share).floor() as u32;
+        assert!(
+            a >= min && r >= min,
+            "{name}: {a} cases accepted, {r} refused of {cases}; each branch needs {min}"
+        );
+        (a, r)
     }
 }

@@ -15,6 +15,11 @@ pub enum PasswordError {
     /// Only whitespace.
     #[error("must not be only whitespace")]
     Blank,
+    /// Nothing a person can see or type: only NUL and other control characters, format
+    /// characters (Unicode `Cf`: zero-width space and joiners, BOM, bidi marks) and other
+    /// invisible fillers, possibly mixed with whitespace.
+    #[error("must contain visible characters")]
+    Invisible,
 }
 
 /// A password that satisfies the policy, NFC-normalized so the same password typed on two
@@ -27,8 +32,9 @@ impl NewPassword {
     /// Most characters (Unicode scalar values after NFC).
     pub const MAX_CHARS: usize = 128;
 
-    /// Applies the policy: 8..=128 characters after NFC, not whitespace-only, no composition
-    /// rules (they push users to predictable patterns).
+    /// Applies the policy: 8..=128 characters after NFC, not whitespace-only, not made only of
+    /// invisible characters (see [`is_invisible`]), no composition rules (they push users to
+    /// predictable patterns).
     pub fn parse(raw: &str) -> Result<Self, PasswordError> {
         // Refuse absurd inputs before normalizing them.
         if raw.len() > Self::MAX_CHARS * 4 * 3 {
@@ -42,6 +48,13 @@ impl NewPassword {
         if normalized.chars().all(char::is_whitespace) && chars > 0 {
             return Err(PasswordError::Blank);
         }
+        if normalized
+            .chars()
+            .all(|c| c.is_whitespace() || is_invisible(c))
+            && chars > 0
+        {
+            return Err(PasswordError::Invisible);
+        }
         if chars < Self::MIN_CHARS {
             return Err(PasswordError::TooShort);
         }
@@ -52,6 +65,51 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// A character that shows nothing and that no keyboard produces on its own: control characters
+/// (`Cc`, NUL included), format characters (`Cf`, Unicode 16), and the other default-ignorable
+/// or blank-looking code points (variation selectors, Hangul fillers, the combining grapheme
+/// joiner, Mongolian free variation selectors, Khmer inherent vowels, the braille blank).
+/// A password made only of these is an accident or an attack on the hasher's input, not a
+/// secret someone can type again.
+pub fn is_invisible(c: char) -> bool {
+    const RANGES: &[(char, char)] = &[
+        // Cf, Unicode 16.0.
+        ('\u{00AD}', '\u{00AD}'),
+        ('\u{0600}', '\u{0605}'),
+        ('\u{061C}', '\u{061C}'),
+        ('\u{06DD}', '\u{06DD}'),
+        ('\u{070F}', '\u{070F}'),
+        ('\u{0890}', '\u{0891}'),
+        ('\u{08E2}', '\u{08E2}'),
+        ('\u{180E}', '\u{180E}'),
+        ('\u{200B}', '\u{200F}'),
+        ('\u{202A}', '\u{202E}'),
+        ('\u{2060}', '\u{2064}'),
+        ('\u{2066}', '\u{206F}'),
+        ('\u{FEFF}', '\u{FEFF}'),
+        ('\u{FFF9}', '\u{FFFB}'),
+        ('\u{110BD}', '\u{110BD}'),
+        ('\u{110CD}', '\u{110CD}'),
+        ('\u{13430}', '\u{1343F}'),
+        ('\u{1BCA0}', '\u{1BCA3}'),
+        ('\u{1D173}', '\u{1D17A}'),
+        ('\u{E0001}', '\u{E0001}'),
+        ('\u{E0020}', '\u{E007F}'),
+        // Invisible, though not Cf.
+        ('\u{034F}', '\u{034F}'),
+        ('\u{115F}', '\u{1160}'),
+        ('\u{17B4}', '\u{17B5}'),
+        ('\u{180B}', '\u{180D}'),
+        ('\u{180F}', '\u{180F}'),
+        ('\u{2800}', '\u{2800}'),
+        ('\u{3164}', '\u{3164}'),
+        ('\u{FE00}', '\u{FE0F}'),
+        ('\u{FFA0}', '\u{FFA0}'),
+        ('\u{E0100}', '\u{E01EF}'),
+    ];
+    c.is_control() || RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 impl std::fmt::Debug for NewPassword {
@@ -104,13 +162,59 @@ mod tests {
         assert!(!format!("{p:?}").contains("hunter2"));
     }
 
+    #[test]
+    fn passwords_made_only_of_invisible_characters_are_refused() {
+        let cases = [
+            ("\0".repeat(8), "NUL"),
+            (
+                "\u{1}\u{7}\u{1b}\u{7f}\u{85}\u{9f}\u{1}\u{2}".to_owned(),
+                "C0/C1 controls",
+            ),
+            ("\u{200B}".repeat(10), "zero-width space"),
+            ("\u{200C}\u{200D}\u{2060}\u{FEFF}".repeat(3), "joiners, BOM"),
+            (
+                "\u{202E}\u{2066}\u{00AD}\u{061C}".repeat(3),
+                "bidi controls, soft hyphen",
+            ),
+            ("\u{E0041}\u{E0042}".repeat(5), "tag characters"),
+            (
+                "\u{3164}\u{115F}\u{FE0F}\u{2800}".repeat(3),
+                "fillers, selectors, blank",
+            ),
+            (
+                " \u{200B} \u{0}\t\u{2060}\u{3000}\u{FEFF} ".to_owned(),
+                "mixed with spaces",
+            ),
+        ];
+        for (input, why) in cases {
+            assert_eq!(
+                NewPassword::parse(&input).map(|_| ()),
+                Err(PasswordError::Invisible),
+                "{why}"
+            );
+        }
+        // One visible character among them is a password (the policy has no composition rules).
+        assert!(
+            NewPassword::parse("\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}x").is_ok()
+        );
+        assert!(NewPassword::parse("pass\u{200D}word").is_ok());
+    }
+
     proptest! {
+        #[test]
+        fn passwords_of_only_invisible_or_blank_characters_never_pass(
+            s in "[\\x00-\\x1f\\x7f-\\u{9f}\\u{200b}-\\u{200f}\\u{2060}-\\u{2064}\\u{feff}\\u{e0020}-\\u{e007f} \\u{3000}]{1,130}",
+        ) {
+            prop_assert!(NewPassword::parse(&s).is_err());
+        }
+
         #[test]
         fn accepted_passwords_respect_the_bounds(s in "\\PC{0,200}") {
             if let Ok(p) = NewPassword::parse(&s) {
                 let n = p.expose().chars().count();
                 prop_assert!((8..=128).contains(&n));
                 prop_assert!(!p.expose().trim().is_empty());
+                prop_assert!(p.expose().chars().any(|c| !c.is_whitespace() && !is_invisible(c)));
             }
         }
     }

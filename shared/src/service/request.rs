@@ -199,7 +199,11 @@ impl ResetService {
     ) -> Result<(), ServiceError> {
         let link = match &cmd.link {
             LinkTarget::Callback(cb) => cb.with_code(code).to_string(),
-            LinkTarget::Template(t) => t.render(code, &user.id),
+            LinkTarget::Template(t) => t.render(code, &user.id).map_err(|e| {
+                ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
+                    code: format!("url_template: {e}"),
+                })
+            })?,
         };
         let mail = render::reset_mail(
             cmd.locale,
