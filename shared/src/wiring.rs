@@ -139,10 +139,10 @@ async fn prime(
         .key(SK, AttributeValue::S("TOKEN".into()))
         .send();
     let mail = async {
-        if let Some(ses) = ses {
-            if let Err(e) = ses.get_account().send().await {
-                tracing::debug!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "SES priming call failed");
-            }
+        if let Some(ses) = ses
+            && let Err(e) = ses.get_account().send().await
+        {
+            tracing::debug!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "SES priming call failed");
         }
     };
     let primed = tokio::time::timeout(Duration::from_secs(3), async {

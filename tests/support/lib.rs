@@ -4,4 +4,5 @@
 //! HTTP edge.
 
 pub mod app;
+pub mod faults;
 pub mod moto;
