@@ -6,11 +6,16 @@ import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { Settings } from './settings';
@@ -74,6 +79,14 @@ export class PasswordResetStack extends cdk.Stack {
       usersTableArn = this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: s.usersTableName });
     }
 
+    // With enableCloudFront: the X-Origin-Verify value CloudFront sends (see the edge below).
+    const originSecret = s.enableCloudFront
+      ? new secretsmanager.Secret(this, 'CloudFrontOriginSecret', {
+          description: `X-Origin-Verify value CloudFront sends to the password-reset API (${id})`,
+          generateSecretString: { passwordLength: 48, excludePunctuation: true },
+        })
+      : undefined;
+
     const environment: Record<string, string> = {
       TOKEN_HMAC_KEY: tokenKey.secretValue.unsafeUnwrap(), // a dynamic reference, not the value
       TOKEN_TTL_SECONDS: String(s.tokenTtlSeconds),
@@ -96,12 +109,34 @@ export class PasswordResetStack extends cdk.Stack {
       RATE_LIMIT_CHECK: s.rateLimitCheck,
       RATE_LIMIT_CONSUME: s.rateLimitConsume,
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
+      USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
+      // Not read by the code yet (docs/deploy.md, "Client IP behind CloudFront").
+      CLOUDFRONT_ORIGIN_SECRET: originSecret ? originSecret.secretValue.unsafeUnwrap() : '',
     };
 
     // Memory is also CPU on Lambda. consume hashes with argon2id (19 MiB, t=2, p=1), CPU-bound:
     // 1024 MB (~0.58 vCPU) keeps that near 100 ms; the other two are I/O-bound and get 256 MB.
-    const rustFunction = (name: string, memorySize: number, timeoutSeconds: number) =>
-      new RustFunction(this, `${name[0].toUpperCase()}${name.slice(1)}Function`, {
+    // Each function has its own role, without AWSLambdaBasicExecutionRole (logs:* on every log
+    // group): it may write only to its own log group.
+    const rustFunction = (name: string, memorySize: number, timeoutSeconds: number) => {
+      const title = `${name[0].toUpperCase()}${name.slice(1)}`;
+      const logGroup = new logs.LogGroup(this, `${title}FunctionLogs`, {
+        retention,
+        removalPolicy: cdk.RemovalPolicy.DESTROY,
+      });
+      const role = new iam.Role(this, `${title}FunctionRole`, {
+        description: `password-reset ${name} function`,
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      return new RustFunction(this, `${title}Function`, {
+        role,
         manifestPath: WORKSPACE_MANIFEST,
         binaryName: name,
         architecture: lambda.Architecture.ARM_64,
@@ -112,11 +147,9 @@ export class PasswordResetStack extends cdk.Stack {
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: s.logLevel as lambda.ApplicationLogLevel,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
-        logGroup: new logs.LogGroup(this, `${name[0].toUpperCase()}${name.slice(1)}FunctionLogs`, {
-          retention,
-          removalPolicy: cdk.RemovalPolicy.DESTROY,
-        }),
+        logGroup,
       });
+    };
     const request = rustFunction('request', 256, 10);
     const check = rustFunction('check', 256, 10);
     const consume = rustFunction('consume', 1024, 15);
@@ -130,6 +163,7 @@ export class PasswordResetStack extends cdk.Stack {
         resources: [resetTable.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}#*`) } },
       });
+    const fromSender = { StringEquals: { 'ses:FromAddress': s.mailFrom } };
     const sendMail = (): iam.PolicyStatement[] => {
       const identity = (name: string) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
       const statements = [
@@ -139,6 +173,7 @@ export class PasswordResetStack extends cdk.Stack {
           sid: 'SendMail',
           actions: ['ses:SendEmail'],
           resources: [identity(s.mailFrom), identity(s.mailFrom.split('@')[1])],
+          conditions: fromSender,
         }),
       ];
       if (s.sesConfigurationSet) {
@@ -149,20 +184,49 @@ export class PasswordResetStack extends cdk.Stack {
             resources: [
               this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: s.sesConfigurationSet }),
             ],
+            conditions: fromSender,
           }),
         );
       }
-      if (s.sesSandbox) {
+      // In the sandbox SES also authorizes against each recipient's identity: exactly the
+      // listed ones, never identity/*.
+      if (s.sesSandboxRecipients.length > 0) {
         statements.push(
           new iam.PolicyStatement({
             sid: 'SendMailToSandboxRecipients',
             actions: ['ses:SendEmail'],
-            resources: [identity('*')],
+            resources: s.sesSandboxRecipients.map(identity),
+            conditions: fromSender,
           }),
         );
       }
       return statements;
     };
+
+    // The users table: reads project the key, address, password-changed mark and enabled flag
+    // (never the password hash); consume's conditional update also writes the password.
+    // dynamodb:Attributes counts a condition's attributes too, so the update lists them.
+    const readable = [s.usersKeyAttribute, s.usersEmailAttribute, s.usersPasswordChangedAttribute];
+    if (s.usersEnabledAttribute) readable.push(s.usersEnabledAttribute);
+    const readUser = (sid: string, actions: string[], resources: string[]) =>
+      new iam.PolicyStatement({
+        sid,
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources,
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': readable },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      });
+    const setPassword = new iam.PolicyStatement({
+      sid: 'SetPassword',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [usersTableArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...readable, s.usersPasswordAttribute] },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
+    });
 
     for (const statement of [
       onReset('RateWindow', ['UpdateItem'], ['IP']),
@@ -170,11 +234,9 @@ export class PasswordResetStack extends cdk.Stack {
       // Init primes the DynamoDB connection with a GetItem on TOKEN#PRIME (shared/src/wiring.rs).
       onReset('PrimeConnection', ['GetItem'], ['TOKEN']),
       onReset('ClaimAndReleaseSlots', ['PutItem', 'DeleteItem'], ['EMAIL', 'TOKEN']),
-      new iam.PolicyStatement({
-        sid: 'ReadUsers',
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-        resources: hasEmailIndex ? [usersTableArn, `${usersTableArn}/index/${s.usersEmailIndex}`] : [usersTableArn],
-      }),
+      readUser('ReadUser', ['GetItem'], [usersTableArn]),
+      // by_email: a Query on the email index only, never on the base table.
+      ...(hasEmailIndex ? [readUser('FindUserByEmail', ['Query'], [`${usersTableArn}/index/${s.usersEmailIndex}`])] : []),
       ...sendMail(),
     ]) {
       request.addToRolePolicy(statement);
@@ -182,16 +244,14 @@ export class PasswordResetStack extends cdk.Stack {
 
     check.addToRolePolicy(onReset('RateWindow', ['UpdateItem'], ['IP']));
     check.addToRolePolicy(onReset('ReadToken', ['GetItem'], ['TOKEN']));
+    check.addToRolePolicy(readUser('ReadUser', ['GetItem'], [usersTableArn]));
 
     for (const statement of [
       onReset('RateWindow', ['UpdateItem'], ['IP']),
       onReset('ReadTokenAndSlots', ['GetItem', 'Query'], ['TOKEN', 'EMAIL']),
       onReset('SpendTokens', ['DeleteItem'], ['TOKEN', 'EMAIL']),
-      new iam.PolicyStatement({
-        sid: 'SetPassword',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        resources: [usersTableArn],
-      }),
+      readUser('ReadUser', ['GetItem'], [usersTableArn]),
+      setPassword,
       ...sendMail(),
     ]) {
       consume.addToRolePolicy(statement);
@@ -222,6 +282,7 @@ export class PasswordResetStack extends cdk.Stack {
         destination: new apigw.LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
           JSON.stringify({
+            apiId: '$context.apiId',
             requestId: '$context.requestId',
             ip: '$context.identity.sourceIp',
             time: '$context.requestTime',
@@ -234,23 +295,199 @@ export class PasswordResetStack extends cdk.Stack {
         ),
       },
     });
-    for (const [name, fn] of [
-      ['request', request],
-      ['check', check],
-      ['consume', consume],
+    // Each route has its own throttling bucket, so a flood on one cannot starve the others;
+    // routes without an entry get the stage default. The stage must wait for the routes.
+    const routeSettings: Record<string, apigw.CfnStage.RouteSettingsProperty> = {};
+    for (const [name, fn, rateLimit, burstLimit] of [
+      ['request', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
+      ['check', check, s.apiCheckRateLimit, s.apiCheckBurstLimit],
+      ['consume', consume, s.apiConsumeRateLimit, s.apiConsumeBurstLimit],
     ] as const) {
-      api.addRoutes({
+      const routes = api.addRoutes({
         path: `/password-reset/${name}`,
         methods: [apigw.HttpMethod.POST],
         integration: new HttpLambdaIntegration(`${name}Integration`, fn, {
           payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
         }),
       });
+      routes.forEach((route) => stage.node.addDependency(route));
+      routeSettings[`POST /password-reset/${name}`] = {
+        throttlingRateLimit: rateLimit,
+        throttlingBurstLimit: burstLimit,
+      };
+    }
+    (stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;
+
+    // Alarms: 4xx rate, 429 count (from the access log: HTTP APIs publish no 429 metric), 5xx.
+    const apiMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: api.apiId, Stage: '$default' },
+        statistic: 'Sum',
+        period: cdk.Duration.minutes(5),
+      });
+    new logs.MetricFilter(this, 'HttpApi429Metric', {
+      logGroup: accessLogs,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: 'PasswordReset',
+      metricName: 'Http429',
+      metricValue: '1',
+      dimensions: { ApiId: '$.apiId' },
+    });
+    const alarms = [
+      new cloudwatch.Alarm(this, 'HttpApi4xxRateAlarm', {
+        alarmDescription: `More than ${s.alarm4xxRatePercent}% of the password-reset API's answers in 5 minutes were 4xx (at least 50 requests).`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(requests >= 50, 100 * errors / requests, 0)',
+          usingMetrics: { errors: apiMetric('4xx'), requests: apiMetric('Count') },
+          label: '4xx percent',
+          period: cdk.Duration.minutes(5),
+        }),
+        threshold: s.alarm4xxRatePercent,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'HttpApi429Alarm', {
+        alarmDescription: `The password-reset API answered more than ${s.alarm429Count} 429s in 5 minutes.`,
+        metric: new cloudwatch.Metric({
+          namespace: 'PasswordReset',
+          metricName: 'Http429',
+          dimensionsMap: { ApiId: api.apiId },
+          statistic: 'Sum',
+          period: cdk.Duration.minutes(5),
+        }),
+        threshold: s.alarm429Count,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'HttpApi5xxAlarm', {
+        alarmDescription: `The password-reset API answered more than ${s.alarm5xxCount} 5xx in 5 minutes.`,
+        metric: apiMetric('5xx'),
+        threshold: s.alarm5xxCount,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    if (s.alarmTopicArn) {
+      const topic = new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn));
+      for (const alarm of alarms) {
+        alarm.addAlarmAction(topic);
+        alarm.addOkAction(topic);
+      }
+    }
+
+    // The edge (enableCloudFront): CloudFront with a WAF per-IP rate rule in front of the API,
+    // as in template.yaml. X-Viewer-Address carries the viewer's IP (set by the function,
+    // overwriting any client value); X-Origin-Verify proves the request came through CloudFront.
+    let publicUrl = stage.url;
+    if (originSecret) {
+      let webAclArn = s.cloudFrontWebAclArn;
+      if (!webAclArn) {
+        if (!cdk.Token.isUnresolved(this.region) && this.region !== 'us-east-1') {
+          throw new Error(
+            'enableCloudFront: a CLOUDFRONT web ACL exists only in us-east-1; deploy there or pass -c cloudFrontWebAclArn=... (docs/deploy.md)',
+          );
+        }
+        new cdk.CfnRule(this, 'WebAclInUsEast1', {
+          assertions: [
+            {
+              assert: cdk.Fn.conditionEquals(cdk.Aws.REGION, 'us-east-1'),
+              assertDescription:
+                'AWS WAF web ACLs for CloudFront exist only in us-east-1: deploy there, or pass cloudFrontWebAclArn.',
+            },
+          ],
+        });
+        const acl = new wafv2.CfnWebACL(this, 'CloudFrontWebAcl', {
+          description: 'Per-IP rate limit in front of the password-reset API',
+          scope: 'CLOUDFRONT',
+          defaultAction: { allow: {} },
+          customResponseBodies: {
+            TooManyRequests: {
+              contentType: 'APPLICATION_JSON',
+              content:
+                '{"error":"Too many requests from this address; try again later.","code":"TOO_MANY_REQUESTS","retry_after":300}',
+            },
+          },
+          // Sampled requests would show headers, Authorization (the server key) included.
+          rules: [
+            {
+              name: 'RateLimitPerIp',
+              priority: 0,
+              action: {
+                block: {
+                  customResponse: {
+                    responseCode: 429,
+                    customResponseBodyKey: 'TooManyRequests',
+                    responseHeaders: [{ name: 'Retry-After', value: '300' }],
+                  },
+                },
+              },
+              statement: {
+                rateBasedStatement: { aggregateKeyType: 'IP', limit: s.wafRateLimit, evaluationWindowSec: 300 },
+              },
+              visibilityConfig: { sampledRequestsEnabled: false, cloudWatchMetricsEnabled: true, metricName: 'RateLimitPerIp' },
+            },
+            {
+              name: 'KnownBadInputs',
+              priority: 1,
+              overrideAction: { none: {} },
+              statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: 'AWSManagedRulesKnownBadInputsRuleSet' } },
+              visibilityConfig: { sampledRequestsEnabled: false, cloudWatchMetricsEnabled: true, metricName: 'KnownBadInputs' },
+            },
+          ],
+          visibilityConfig: { sampledRequestsEnabled: false, cloudWatchMetricsEnabled: true, metricName: 'PasswordResetEdge' },
+        });
+        webAclArn = acl.attrArn;
+      }
+      const viewerAddress = new cloudfront.Function(this, 'ViewerAddressFunction', {
+        comment: 'Sets X-Viewer-Address to the viewer IP, replacing any client-sent value.',
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        code: cloudfront.FunctionCode.fromInline(
+          "function handler(event) {\n  var request = event.request;\n  request.headers['x-viewer-address'] = { value: event.viewer.ip };\n  return request;\n}\n",
+        ),
+      });
+      const distribution = new cloudfront.CfnDistribution(this, 'ApiDistribution', {
+        distributionConfig: {
+          enabled: true,
+          comment: 'Password reset API',
+          httpVersion: 'http2and3',
+          ipv6Enabled: true,
+          priceClass: 'PriceClass_100',
+          webAclId: webAclArn,
+          origins: [
+            {
+              id: 'HttpApi',
+              domainName: `${api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+              customOriginConfig: { originProtocolPolicy: 'https-only', originSslProtocols: ['TLSv1.2'] },
+              originCustomHeaders: [
+                { headerName: 'X-Origin-Verify', headerValue: originSecret.secretValue.unsafeUnwrap() },
+              ],
+            },
+          ],
+          defaultCacheBehavior: {
+            targetOriginId: 'HttpApi',
+            viewerProtocolPolicy: 'https-only',
+            allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+            cachedMethods: ['GET', 'HEAD'],
+            compress: false,
+            // Managed-CachingDisabled; Managed-AllViewerExceptHostHeader.
+            cachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+            originRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+            functionAssociations: [{ eventType: 'viewer-request', functionArn: viewerAddress.functionArn }],
+          },
+        },
+      });
+      publicUrl = `https://${distribution.attrDomainName}/`;
+      new cdk.CfnOutput(this, 'ExecuteApiUrl', { value: stage.url });
     }
 
     new cdk.CfnOutput(this, 'ApiUrl', {
-      description: 'Base URL of the HTTP API; the routes are POST /password-reset/{request,check,consume}.',
-      value: stage.url,
+      description: 'Base URL the app calls (CloudFront when enableCloudFront); routes POST /password-reset/{request,check,consume}.',
+      value: publicUrl,
     });
     new cdk.CfnOutput(this, 'ResetTableName', { value: resetTable.tableName });
     new cdk.CfnOutput(this, 'UsersTableName', { value: usersTableName });

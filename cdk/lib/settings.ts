@@ -26,10 +26,28 @@ export interface Settings {
   readonly usersEmailIndex: string;
   readonly usersPasswordAttribute: string;
   readonly usersPasswordChangedAttribute: string;
+  /** Empty: every account may be reset. */
+  readonly usersEnabledAttribute: string;
   // Stack settings.
-  readonly sesSandbox: boolean;
+  /** Verified recipient identities while SES is in the sandbox; empty once out of it. */
+  readonly sesSandboxRecipients: string[];
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
+  readonly apiRequestRateLimit: number;
+  readonly apiRequestBurstLimit: number;
+  readonly apiCheckRateLimit: number;
+  readonly apiCheckBurstLimit: number;
+  readonly apiConsumeRateLimit: number;
+  readonly apiConsumeBurstLimit: number;
+  readonly enableCloudFront: boolean;
+  /** Empty: the stack creates the web ACL (then it must be deployed in us-east-1). */
+  readonly cloudFrontWebAclArn: string;
+  readonly wafRateLimit: number;
+  /** Empty: alarms without notifications. */
+  readonly alarmTopicArn: string;
+  readonly alarm4xxRatePercent: number;
+  readonly alarm429Count: number;
+  readonly alarm5xxCount: number;
   readonly tableDeletionProtection: boolean;
   readonly logRetentionDays: number;
   readonly logLevel: string;
@@ -53,9 +71,23 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   usersEmailIndex: 'email-index',
   usersPasswordAttribute: 'password_hash',
   usersPasswordChangedAttribute: 'password_changed_at',
-  sesSandbox: false,
+  usersEnabledAttribute: '',
+  sesSandboxRecipients: [],
   apiThrottlingRateLimit: 20,
-  apiThrottlingBurstLimit: 50,
+  apiThrottlingBurstLimit: 40,
+  apiRequestRateLimit: 10,
+  apiRequestBurstLimit: 20,
+  apiCheckRateLimit: 20,
+  apiCheckBurstLimit: 40,
+  apiConsumeRateLimit: 10,
+  apiConsumeBurstLimit: 20,
+  enableCloudFront: false,
+  cloudFrontWebAclArn: '',
+  wafRateLimit: 100,
+  alarmTopicArn: '',
+  alarm4xxRatePercent: 50,
+  alarm429Count: 100,
+  alarm5xxCount: 5,
   tableDeletionProtection: true,
   logRetentionDays: 30,
   logLevel: 'INFO',
@@ -98,6 +130,13 @@ export function settingsFromContext(node: Node): Settings {
     return v;
   };
   const serverKeySha256 = str('serverKeySha256', DEFAULTS.serverKeySha256);
+  const cloudFrontWebAclArn = str('cloudFrontWebAclArn', DEFAULTS.cloudFrontWebAclArn);
+  if (!/^(arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global\/webacl\/.+)?$/.test(cloudFrontWebAclArn)) {
+    fail('cloudFrontWebAclArn', 'must be a CLOUDFRONT-scope web ACL ARN (arn:aws:wafv2:us-east-1:...:global/webacl/...)');
+  }
+  const alarmTopicArn = str('alarmTopicArn', DEFAULTS.alarmTopicArn);
+  if (!/^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+)?$/.test(alarmTopicArn)) fail('alarmTopicArn', 'must be an SNS topic ARN');
+  const rps = (key: keyof Settings, dflt: number) => num(key, dflt, 1, 1_000_000);
   if (!/^([0-9a-fA-F]{64})?$/.test(serverKeySha256)) fail('serverKeySha256', 'must be 64 hex characters');
 
   return {
@@ -124,9 +163,26 @@ export function settingsFromContext(node: Node): Settings {
     usersEmailIndex: str('usersEmailIndex', DEFAULTS.usersEmailIndex),
     usersPasswordAttribute: str('usersPasswordAttribute', DEFAULTS.usersPasswordAttribute),
     usersPasswordChangedAttribute: str('usersPasswordChangedAttribute', DEFAULTS.usersPasswordChangedAttribute),
-    sesSandbox: bool('sesSandbox', DEFAULTS.sesSandbox),
-    apiThrottlingRateLimit: num('apiThrottlingRateLimit', DEFAULTS.apiThrottlingRateLimit, 1, 1_000_000),
-    apiThrottlingBurstLimit: num('apiThrottlingBurstLimit', DEFAULTS.apiThrottlingBurstLimit, 1, 1_000_000),
+    usersEnabledAttribute: str('usersEnabledAttribute', DEFAULTS.usersEnabledAttribute),
+    sesSandboxRecipients: str('sesSandboxRecipients', '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== ''),
+    apiThrottlingRateLimit: rps('apiThrottlingRateLimit', DEFAULTS.apiThrottlingRateLimit),
+    apiThrottlingBurstLimit: rps('apiThrottlingBurstLimit', DEFAULTS.apiThrottlingBurstLimit),
+    apiRequestRateLimit: rps('apiRequestRateLimit', DEFAULTS.apiRequestRateLimit),
+    apiRequestBurstLimit: rps('apiRequestBurstLimit', DEFAULTS.apiRequestBurstLimit),
+    apiCheckRateLimit: rps('apiCheckRateLimit', DEFAULTS.apiCheckRateLimit),
+    apiCheckBurstLimit: rps('apiCheckBurstLimit', DEFAULTS.apiCheckBurstLimit),
+    apiConsumeRateLimit: rps('apiConsumeRateLimit', DEFAULTS.apiConsumeRateLimit),
+    apiConsumeBurstLimit: rps('apiConsumeBurstLimit', DEFAULTS.apiConsumeBurstLimit),
+    enableCloudFront: bool('enableCloudFront', DEFAULTS.enableCloudFront),
+    cloudFrontWebAclArn,
+    wafRateLimit: num('wafRateLimit', DEFAULTS.wafRateLimit, 10, 2_000_000_000),
+    alarmTopicArn,
+    alarm4xxRatePercent: num('alarm4xxRatePercent', DEFAULTS.alarm4xxRatePercent, 1, 100),
+    alarm429Count: num('alarm429Count', DEFAULTS.alarm429Count, 1, 1_000_000_000),
+    alarm5xxCount: num('alarm5xxCount', DEFAULTS.alarm5xxCount, 1, 1_000_000_000),
     tableDeletionProtection: bool('tableDeletionProtection', DEFAULTS.tableDeletionProtection),
     logRetentionDays: num('logRetentionDays', DEFAULTS.logRetentionDays, 1, 3653),
     logLevel: str('logLevel', DEFAULTS.logLevel).toUpperCase(),
