@@ -22,12 +22,14 @@ pub const VARIABLES: &[&str] = &[
     "USERS_EMAIL_INDEX",
     "USERS_PASSWORD_ATTRIBUTE",
     "USERS_PASSWORD_CHANGED_ATTRIBUTE",
+    "USERS_ENABLED_ATTRIBUTE",
     "MAIL_FROM",
     "SES_CONFIGURATION_SET",
     "SERVER_KEY_SHA256",
     "RATE_LIMIT_REQUEST",
     "RATE_LIMIT_CHECK",
     "RATE_LIMIT_CONSUME",
+    "RATE_LIMIT_IPV6_PREFIX",
     "MIN_REQUEST_RESPONSE_MS",
     "DYNAMODB_TIMEOUT_MS",
     "DYNAMODB_ATTEMPT_TIMEOUT_MS",
@@ -73,8 +75,11 @@ pub struct UsersTable {
     pub email_index: Option<String>,
     /// Attribute the argon2id PHC string is written to.
     pub password_attribute: String,
-    /// Attribute the change time (epoch seconds) is written to.
+    /// Attribute the change time (epoch seconds) is written to, and read: codes are bound to
+    /// its value, so an app that sets a password itself must change it too.
     pub password_changed_attribute: String,
+    /// Boolean attribute that must be `true` for an account to be reset; `None`: every account.
+    pub enabled_attribute: Option<String>,
 }
 
 /// A fixed-window limit: `max` hits per `window`.
@@ -118,6 +123,9 @@ pub struct RateLimits {
     pub check: RateLimit,
     /// `POST /password-reset/consume`.
     pub consume: RateLimit,
+    /// IPv6 clients are counted by this prefix (a /64 is one subscriber's network; a single
+    /// host can use billions of its addresses).
+    pub ipv6_prefix: u8,
 }
 
 /// All settings.
@@ -269,6 +277,7 @@ impl Config {
                     "USERS_PASSWORD_CHANGED_ATTRIBUTE",
                     "password_changed_at",
                 ),
+                enabled_attribute: get("USERS_ENABLED_ATTRIBUTE"),
             },
             mail_from,
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
@@ -277,6 +286,7 @@ impl Config {
                 request: limit("RATE_LIMIT_REQUEST", "20/600")?,
                 check: limit("RATE_LIMIT_CHECK", "60/600")?,
                 consume: limit("RATE_LIMIT_CONSUME", "60/600")?,
+                ipv6_prefix: number("RATE_LIMIT_IPV6_PREFIX", 64, 32..=128)? as u8,
             },
             min_request_response: Duration::from_millis(number(
                 "MIN_REQUEST_RESPONSE_MS",
@@ -416,6 +426,8 @@ mod tests {
             ("RATE_LIMIT_REQUEST", "20"),
             ("MIN_REQUEST_RESPONSE_MS", "-1"),
             ("MAIL_FROM", "not-an-address"),
+            ("RATE_LIMIT_IPV6_PREFIX", "16"),
+            ("RATE_LIMIT_IPV6_PREFIX", "129"),
         ] {
             let e = cfg(Profile::Lambda, &[key, (var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}");

@@ -9,12 +9,14 @@
 //! - [`http`]: the edge. An HTTP request becomes a command; one [`http::ApiError`] owns every
 //!   status and error body.
 //! - [`config`] and [`wiring`]: typed settings from the environment, and the adapters built
-//!   once at init.
+//!   once at init; [`logging`]: the functions' subscriber, which keeps dependencies' payloads
+//!   out of the logs at every level.
 
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod logging;
 pub mod mail;
 pub mod password;
 pub mod service;

@@ -21,8 +21,8 @@ use shared::http::ApiRequest;
 use shared::mail::Mailer;
 use shared::mail::recording::RecordingMailer;
 use shared::service::{
-    Caller, CheckOutcome, ConsumeReset, Issued, LinkTarget, Operation, Ports, RequestReset,
-    ResetService, ServiceError, Target,
+    Caller, CheckOutcome, ClientIp, ConsumeReset, Issued, LinkTarget, Operation, Ports,
+    RequestReset, ResetService, ServiceError, Target,
 };
 use shared::store::dynamodb::DynamoStore;
 use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
@@ -85,6 +85,15 @@ pub trait Backend: Send + Sync + Sized + 'static {
     async fn put_user(&self, id: &str, email: &str);
     /// Deletes a user.
     async fn delete_user(&self, id: &str);
+    /// Plays the app changing an account: its address, a password it set itself (a new
+    /// password-change mark), or whether it is enabled. `None` leaves a field as it is.
+    async fn update_user(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        password_changed_at: Option<u64>,
+        enabled: Option<bool>,
+    );
     /// The user's stored password hash.
     async fn password_hash(&self, id: &str) -> Option<String>;
     /// The user's stored `password_changed_at`.
@@ -126,6 +135,21 @@ impl Backend for Memory {
 
     async fn delete_user(&self, id: &str) {
         self.store.delete_user(&user_id(id));
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        password_changed_at: Option<u64>,
+        enabled: Option<bool>,
+    ) {
+        self.store.update_user(
+            &user_id(id),
+            email.map(address),
+            password_changed_at,
+            enabled,
+        );
     }
 
     async fn password_hash(&self, id: &str) -> Option<String> {
@@ -245,14 +269,59 @@ impl Backend for Dynamo {
 
     async fn put_user(&self, id: &str, email: &str) {
         let users = &self.config.users;
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&users.table)
             .item(&users.key_attribute, AttributeValue::S(id.to_owned()))
-            .item(&users.email_attribute, AttributeValue::S(email.to_owned()))
+            .item(&users.email_attribute, AttributeValue::S(email.to_owned()));
+        if let Some(enabled) = &users.enabled_attribute {
+            put = put.item(enabled, AttributeValue::Bool(true));
+        }
+        put.send().await.expect("put the user item");
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        password_changed_at: Option<u64>,
+        enabled: Option<bool>,
+    ) {
+        let users = &self.config.users;
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, AttributeValue::S(id.to_owned()));
+        if let Some(email) = email {
+            sets.push("#email = :email");
+            update = update
+                .expression_attribute_names("#email", &users.email_attribute)
+                .expression_attribute_values(":email", AttributeValue::S(email.to_owned()));
+        }
+        if let Some(at) = password_changed_at {
+            sets.push("#changed = :changed");
+            update = update
+                .expression_attribute_names("#changed", &users.password_changed_attribute)
+                .expression_attribute_values(":changed", AttributeValue::N(at.to_string()));
+        }
+        if let Some(on) = enabled {
+            let attribute = users
+                .enabled_attribute
+                .as_ref()
+                .expect("USERS_ENABLED_ATTRIBUTE is configured");
+            sets.push("#enabled = :enabled");
+            update = update
+                .expression_attribute_names("#enabled", attribute)
+                .expression_attribute_values(":enabled", AttributeValue::Bool(on));
+        }
+        update
+            .update_expression(format!("SET {}", sets.join(", ")))
             .send()
             .await
-            .expect("put the user item");
+            .expect("update the user item");
     }
 
     async fn delete_user(&self, id: &str) {
@@ -338,14 +407,32 @@ impl<B: Backend> TestApp<B> {
         Self::with_mailer(B::start(label, &[]).await, inbox.clone(), inbox)
     }
 
+    /// A fresh backend with settings `overrides` and a recording mailer.
+    pub async fn start_with(label: &str, overrides: &[(&str, &str)]) -> Self {
+        let inbox = Arc::new(RecordingMailer::new());
+        Self::with_mailer(B::start(label, overrides).await, inbox.clone(), inbox)
+    }
+
     /// A backend and the mailer the service sends through (`inbox` only records if it is the
     /// same mailer).
     pub fn with_mailer(backend: B, mailer: Arc<dyn Mailer>, inbox: Arc<RecordingMailer>) -> Self {
+        let store = backend.store();
+        Self::with_store(backend, store, mailer, inbox)
+    }
+
+    /// As [`TestApp::with_mailer`], with the service's reset store replaced by `store` (a
+    /// wrapper of the backend's, e.g. [`crate::gate::GatedStore`]).
+    pub fn with_store(
+        backend: B,
+        store: Arc<dyn ResetStore>,
+        mailer: Arc<dyn Mailer>,
+        inbox: Arc<RecordingMailer>,
+    ) -> Self {
         let clock = Arc::new(FixedClock::at(T0));
         let service = ResetService::new(
             backend.config(),
             Ports {
-                store: backend.store(),
+                store,
                 users: backend.users(),
                 mailer,
                 clock: clock.clone(),
@@ -386,7 +473,8 @@ impl<B: Backend> TestApp<B> {
                 return_code: false,
                 send_email: true,
                 max_concurrent: None,
-                client_ip: None,
+                // The use-case helpers test the cap and the codes, not the IP limit.
+                client_ip: ClientIp::Exempt,
             })
             .await
     }
@@ -400,7 +488,7 @@ impl<B: Backend> TestApp<B> {
     /// Check.
     pub async fn check(&self, code: &ResetCode) -> CheckOutcome {
         self.service
-            .check(Some(code.clone()), None)
+            .check(Some(code.clone()), ClientIp::Exempt)
             .await
             .expect("check answers")
     }
@@ -412,12 +500,13 @@ impl<B: Backend> TestApp<B> {
                 code: Some(code.clone()),
                 password: password(new_password),
                 locale: Locale::En,
-                client_ip: None,
+                client_ip: ClientIp::Exempt,
             })
             .await
     }
 
-    /// Calls the HTTP edge with a JSON body from the public (no client address).
+    /// Calls the HTTP edge with a JSON body from the public with no client address (such
+    /// calls share one IP-limit bucket).
     pub async fn call(&self, op: Operation, body: Value) -> Response {
         call(&self.service, op, body, &[], None).await
     }

@@ -1,16 +1,25 @@
 //! No secret reaches the logs: every line the service emits at TRACE level during full flows
-//! (success, refusals, failures, server callers) is captured and searched for codes,
-//! passwords, the token key and the server key. Its own test binary, because it installs a
-//! global subscriber.
+//! (success, refusals, failures, server callers), on the memory store and on the real
+//! DynamoDB and SES adapters on moto, is captured and searched for codes, passwords, hashes,
+//! the token key and the server key. The subscriber is the functions' own
+//! (`shared::logging::subscriber`, with `AWS_LAMBDA_LOG_LEVEL=TRACE` and `RUST_LOG` asking for
+//! the SDK's TRACE lines), so a change that lifts its cap on the SDK fails here. Its own test
+//! binary, because it installs a global subscriber. (tests/tests/runtime_logs.rs does the same
+//! through the real `lambda_runtime` loop and function binaries.)
 
 mod common;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
 use http::{HeaderValue, StatusCode};
+use integration_tests::app::{self as moto_app, Backend, Dynamo};
+use integration_tests::moto;
 use serde_json::json;
+use shared::logging::Settings;
+use shared::mail::recording::RecordingMailer;
+use shared::mail::ses::SesMailer;
 use shared::service::Operation::{Check, Consume, Request};
 
 #[derive(Clone, Default)]
@@ -26,16 +35,44 @@ impl Write for Capture {
     }
 }
 
+/// The functions' subscriber at TRACE, installed once for this binary, writing here.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let settings = Settings::from_lookup(|k| match k {
+            "AWS_LAMBDA_LOG_LEVEL" => Some("TRACE".into()),
+            "RUST_LOG" => Some("trace,aws_smithy_runtime=trace,aws_sigv4=trace,hyper=trace".into()),
+            _ => None,
+        });
+        tracing::subscriber::set_global_default(shared::logging::subscriber(
+            &settings,
+            move || writer.clone(),
+        ))
+        .expect("the only subscriber of this binary");
+        capture
+    })
+}
+
+/// Everything logged so far, by every test of this binary.
+fn logs() -> String {
+    String::from_utf8(capture().0.lock().unwrap().clone()).unwrap()
+}
+
+/// Lines the SDK writes at TRACE or DEBUG when they are not capped (request and response
+/// bodies among them).
+const SDK_TRACE_LINES: &[&str] = &[
+    "transmitting request",
+    "received response from service",
+    "read HTTP response body",
+    "signing request",
+    "resolving endpoint",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_code_password_or_key_reaches_the_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
-
+    capture();
     let app = TestApp::new();
     let mut secrets = vec![
         "test-token-key-0123456789-abcdefghij".to_owned(),
@@ -92,7 +129,7 @@ async fn no_code_password_or_key_reaches_the_logs() {
     .await;
     app.post(Check, &json!({"code": code}).to_string()).await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = logs();
     assert!(
         logs.contains("password changed by reset"),
         "logs were captured"
@@ -113,4 +150,107 @@ async fn no_code_password_or_key_reaches_the_logs() {
         !config.contains("test-token-key"),
         "config Debug shows the token key"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_and_ses_adapters_on_moto_log_no_secret_at_trace() {
+    capture();
+    let prefix = moto::unique_prefix("logs-moto");
+    let sender = format!("reset.{prefix}@example.com");
+    moto::sesv2()
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("verify the sender");
+    let backend = Dynamo::start("logs-moto", &[("MAIL_FROM", &sender)]).await;
+    let stored = format!("ada.{prefix}@example.com");
+    backend.put_user("user-ada", &stored).await;
+    let config = backend.config();
+    let mailer = SesMailer::new(moto::sesv2(), config.mail_from.clone(), None);
+    let app =
+        moto_app::TestApp::with_mailer(backend, Arc::new(mailer), Arc::new(RecordingMailer::new()));
+
+    // A server caller's request: the link goes out through SES (SendEmail on moto).
+    let r = app.call_as_server(Request, json!({"email": stored})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mail = moto::mail_to(&stored).await;
+    assert_eq!(mail.len(), 1, "one mail");
+    let link = mail[0]
+        .body
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link in the mail")
+        .replace("&amp;", "&");
+    let code = url::Url::parse(&link)
+        .expect("a URL")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code in the link");
+
+    // Check, a refused password, then consume: the argon2id hash goes out in the transaction.
+    assert_eq!(
+        app.call(Check, json!({"code": code})).await.status,
+        StatusCode::OK
+    );
+    let weak = "weak";
+    app.call(Consume, json!({"code": code, "password": weak}))
+        .await;
+    let new_password = "moto logs brand new passphrase";
+    let r = app
+        .call(Consume, json!({"code": code, "password": new_password}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let hash = app
+        .backend
+        .password_hash("user-ada")
+        .await
+        .expect("a password hash was written");
+    assert!(hash.starts_with("$argon2id$"));
+    // A spent code, and a server caller that gets the code back (not in the logs either).
+    app.call(
+        Consume,
+        json!({"code": code, "password": "another passphrase"}),
+    )
+    .await;
+    let r = app
+        .call_as_server(
+            Request,
+            json!({"email": stored, "return_code": true, "send_email": false}),
+        )
+        .await;
+    let returned = r.body["code"]
+        .as_str()
+        .expect("the code is returned")
+        .to_owned();
+
+    let logs = logs();
+    assert!(
+        logs.contains("password changed by reset"),
+        "logs were captured"
+    );
+    for line in SDK_TRACE_LINES {
+        assert!(
+            !logs.contains(line),
+            "the SDK logged below INFO ({line:?}): the cap was lifted"
+        );
+    }
+    for (name, secret) in [
+        ("the code", code.as_str()),
+        ("the returned code", returned.as_str()),
+        ("the new password", new_password),
+        ("the hash", hash.as_str()),
+        ("the PHC prefix", "$argon2id$"),
+        ("the token key", moto_app::TOKEN_KEY),
+        ("the server key", moto_app::SERVER_KEY),
+    ] {
+        let leak = logs.lines().find(|l| l.contains(secret));
+        assert!(
+            leak.is_none(),
+            "{name} reached the logs: {}",
+            leak.unwrap_or_default()
+        );
+    }
 }

@@ -14,12 +14,11 @@ use integration_tests::app::{
 };
 use integration_tests::moto::{self, SentMail};
 use serde_json::json;
-use shared::clock::FixedClock;
 use shared::domain::Locale;
 use shared::mail::recording::RecordingMailer;
 use shared::mail::ses::SesMailer;
 use shared::mail::{MailError, Mailer, render};
-use shared::service::{Operation, Ports, ResetService};
+use shared::service::Operation;
 
 /// A test's own sender (verified in moto unless told otherwise) and user.
 struct Setup {
@@ -212,9 +211,13 @@ async fn each_locale_renders_its_own_subjects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rejected_mail_releases_its_slot_and_leaves_no_token() {
+async fn while_ses_refuses_the_cap_answers_known_and_unknown_addresses_identically() {
     // The sender identity is never created: moto's SES answers MessageRejected.
-    let Setup { app, stored, .. } = setup("ses-rejected", false).await;
+    let Setup {
+        app,
+        stored,
+        prefix,
+    } = setup("ses-rejected", false).await;
     let mail = render::changed_mail(Locale::En, "Example App", &address(&stored), "now");
     let unverified = SesMailer::new(moto::sesv2(), app.service.config().mail_from.clone(), None);
     match unverified.send(&mail).await {
@@ -222,50 +225,41 @@ async fn a_rejected_mail_releases_its_slot_and_leaves_no_token() {
         other => panic!("expected MessageRejected, got {other:?}"),
     }
 
-    // Public callers get the opaque answer, every time: the failed sends hold no slot, so
-    // more requests than the cap are all accepted.
-    for _ in 0..4 {
-        let r = app.call(Operation::Request, json!({"email": stored})).await;
-        assert_ok(&r);
+    // Public callers: a failed send keeps its slot, exactly as an unknown address's request
+    // does, so N requests answer the same sequence of status, headers and body for both.
+    let unknown = format!("nobody.{prefix}@example.com");
+    let mut sequences = Vec::new();
+    for email in [&stored, &unknown] {
+        let mut seq = Vec::new();
+        for _ in 0..5 {
+            let r = app.call(Operation::Request, json!({"email": email})).await;
+            seq.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
+        }
+        sequences.push(seq);
     }
-    // Server callers are told.
-    for body in [json!({"email": stored}), json!({"user_id": "user-ada"})] {
-        let r = app.call_as_server(Operation::Request, body).await;
-        assert_eq!(r.status, StatusCode::BAD_GATEWAY);
-        assert_eq!(r.body["code"], "EMAIL_DELIVERY_FAILED");
-    }
-    assert!(mail_to_any_case(&stored).await.is_empty(), "nothing sent");
-    assert!(
-        app.backend.reset_items().await.is_empty(),
-        "no token and no slot left in the store"
-    );
-
-    // Once the sender is verified, the same tables give the full cap at once.
-    let sender = app.service.config().mail_from.clone();
-    verify_sender(sender.as_str()).await;
-    let config = app.backend.config();
-    let working = ResetService::new(
-        config,
-        Ports {
-            store: app.backend.store(),
-            users: app.backend.users(),
-            mailer: Arc::new(SesMailer::new(moto::sesv2(), sender, None)),
-            clock: Arc::new(FixedClock::at(integration_tests::app::T0)),
-        },
-    );
-    let request = json!({"email": stored});
-    for _ in 0..3 {
-        let r =
-            integration_tests::app::call(&working, Operation::Request, request.clone(), &[], None)
-                .await;
-        assert_ok(&r);
-    }
-    assert_eq!(mail_to_any_case(&stored).await.len(), 3);
-    let r = integration_tests::app::call(&working, Operation::Request, request, &[], None).await;
+    assert_eq!(sequences[0], sequences[1], "known and unknown answer alike");
+    let statuses: Vec<StatusCode> = sequences[0].iter().map(|(s, _, _)| *s).collect();
     assert_eq!(
-        r.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "the cap still holds"
+        statuses,
+        [200, 200, 200, 429, 429].map(|c| StatusCode::from_u16(c).unwrap()),
+        "the cap of 3 holds for the known address while SES refuses"
     );
-    assert_eq!(r.body["code"], "TOO_MANY_REQUESTS");
+    assert!(mail_to_any_case(&stored).await.is_empty(), "nothing sent");
+
+    // Server callers are told, and get their slot back: a second user's slots stay free.
+    let bob = format!("bob.{prefix}@example.com");
+    app.backend.put_user("user-bob", &bob).await;
+    let before = app.backend.reset_items().await.len();
+    for body in [json!({"email": bob}), json!({"user_id": "user-bob"})] {
+        for _ in 0..4 {
+            let r = app.call_as_server(Operation::Request, body.clone()).await;
+            assert_eq!(r.status, StatusCode::BAD_GATEWAY);
+            assert_eq!(r.body["code"], "EMAIL_DELIVERY_FAILED");
+        }
+    }
+    assert_eq!(
+        app.backend.reset_items().await.len(),
+        before,
+        "a server caller's failed sends leave no token and no slot"
+    );
 }

@@ -1,13 +1,13 @@
 //! Lambda function for `POST /password-reset/check` (API Gateway HTTP API, payload v2).
 
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
 use shared::config::Config;
 use shared::http::lambda::handle_event;
 use shared::service::Operation;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let service = shared::wiring::aws_service(Config::from_env()?, Operation::Check).await;
     run(service_fn(|event| {
         handle_event(&service, Operation::Check, event)

@@ -59,9 +59,22 @@ impl TokenKey {
         EmailKey(self.mac("email", email.normalized().as_bytes()))
     }
 
-    /// The rate-limit identity of a client address.
-    pub fn ip_key(&self, ip: IpAddr) -> IpKey {
-        IpKey(self.mac("ip", ip.to_string().as_bytes()))
+    /// The rate-limit identity of a client: an IPv4 address (also when IPv4-mapped in IPv6)
+    /// as it is, an IPv6 address by its first `v6_prefix` bits (a /64 is one subscriber's
+    /// network, and a host can use every address in it), and a client whose address is
+    /// unknown in one bucket shared by all such calls, so a missing address fails closed.
+    pub fn ip_key(&self, ip: Option<IpAddr>, v6_prefix: u8) -> IpKey {
+        let subject = match ip.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => {
+                let prefix = u32::from(v6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                let net = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+                format!("{net}/{prefix}")
+            }
+            None => "unknown".to_owned(),
+        };
+        IpKey(self.mac("ip", subject.as_bytes()))
     }
 }
 
@@ -140,6 +153,30 @@ mod tests {
             k1.email_key(&a).as_str(),
             k1.mac("code", b"ada@example.com")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_key_per_prefix_and_unknown_clients_share_one() {
+        let k = TokenKey::new(&"k".repeat(32)).unwrap();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let a = k.ip_key(ip("2001:db8:1:2:aaaa::1"), 64);
+        assert_eq!(a, k.ip_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), 64));
+        assert_ne!(a, k.ip_key(ip("2001:db8:1:3::1"), 64));
+        assert_eq!(
+            k.ip_key(ip("2001:db8:1:2::1"), 48),
+            k.ip_key(ip("2001:db8:1:3::1"), 48)
+        );
+        assert_ne!(
+            k.ip_key(ip("2001:db8::1"), 128),
+            k.ip_key(ip("2001:db8::2"), 128)
+        );
+        assert_eq!(
+            k.ip_key(ip("::ffff:192.0.2.7"), 64),
+            k.ip_key(ip("192.0.2.7"), 64)
+        );
+        assert_ne!(k.ip_key(ip("192.0.2.7"), 64), k.ip_key(ip("192.0.2.8"), 64));
+        assert_eq!(k.ip_key(None, 64), k.ip_key(None, 128));
+        assert_ne!(k.ip_key(None, 64), k.ip_key(ip("192.0.2.7"), 64));
     }
 
     #[test]

@@ -49,16 +49,25 @@ impl std::fmt::Display for UserId {
     }
 }
 
-/// A user as the reset flow sees one: the id it writes to and the address it mails.
+/// A user as the reset flow sees one: the id it writes to, the address it mails, and the
+/// account state a code is bound to.
 ///
 /// `email` is the address stored on the account. Mail goes there and never to what the
 /// requester typed, so a look-alike address cannot receive someone else's link.
+///
+/// A code is bound to `email` and `password_changed_at` as they were when it was issued: if the
+/// app (or another reset) changes either, every code issued before stops working, whatever the
+/// interleaving, because the password write is conditioned on both (see
+/// [`crate::store::PasswordChange`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     /// Key of the user's item in the users table.
     pub id: UserId,
     /// The address stored on the account.
     pub email: EmailAddress,
+    /// The users table's password-change attribute (epoch seconds) as read; `None` when the
+    /// item has none. The app must change it whenever it sets a password itself.
+    pub password_changed_at: Option<u64>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub const SERVER_ONLY_FIELDS: &[&str] = &[
     "max_concurrent_requests",
 ];
 
+/// At most this many unknown fields are named in one error.
+pub const MAX_LISTED_UNKNOWN_FIELDS: usize = 10;
+
 /// A JSON object being taken apart field by field, collecting errors.
 struct Fields {
     obj: Map<String, Value>,
@@ -26,11 +29,13 @@ struct Fields {
 }
 
 impl Fields {
-    /// Refuses unknown fields, naming each.
+    /// Refuses unknown fields, naming the first [`MAX_LISTED_UNKNOWN_FIELDS`] (each cut to 64
+    /// characters): a 16 KiB body of short names must not become a 100 KiB answer.
     fn new(obj: Map<String, Value>, allowed: &[&str]) -> Result<Self, ApiError> {
         let unknown: FieldErrors = obj
             .keys()
             .filter(|k| !allowed.contains(&k.as_str()))
+            .take(MAX_LISTED_UNKNOWN_FIELDS)
             .map(|k| (truncate(k), "is not a known field".to_owned()))
             .collect();
         if unknown.is_empty() {
@@ -234,7 +239,8 @@ pub fn request_command(
         return_code,
         send_email,
         max_concurrent,
-        client_ip: None,
+        // The edge sets the real one; until then a command fails closed (one shared bucket).
+        client_ip: crate::service::ClientIp::Unknown,
     })
 }
 
@@ -268,6 +274,7 @@ pub fn consume_command(
         code: code.as_deref().and_then(ResetCode::parse),
         password,
         locale: Locale::negotiate(None, accept_language),
-        client_ip: None,
+        // The edge sets the real one; until then a command fails closed (one shared bucket).
+        client_ip: crate::service::ClientIp::Unknown,
     })
 }

@@ -8,6 +8,10 @@ use serde::Serialize;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
+/// Largest error body: field names come from the caller, so the answer is bounded whatever
+/// the request holds.
+pub const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
+
 /// Field name -> message, for `field_errors` (and `issues`).
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -136,26 +140,48 @@ impl ApiError {
         }
     }
 
+    /// The JSON body, at most [`MAX_ERROR_BODY_BYTES`]: when the field messages would make it
+    /// longer, the last fields are left out until it fits (the first stay named).
+    fn body_json(&self, fields: Option<&FieldErrors>) -> String {
+        let render = |fields: Option<&FieldErrors>| {
+            let body = ErrorBody {
+                error: self.to_string(),
+                code: self.code(),
+                field_errors: fields,
+                issues: fields.map(|f| {
+                    f.iter()
+                        .map(|(path, message)| Issue { path, message })
+                        .collect()
+                }),
+                retry_after: self.retry_after(),
+            };
+            serde_json::to_string(&body).unwrap_or_else(|_| {
+                r#"{"error":"Something went wrong on our side.","code":"INTERNAL_ERROR"}"#
+                    .to_owned()
+            })
+        };
+        let json = render(fields);
+        let Some(fields) = fields.filter(|_| json.len() > MAX_ERROR_BODY_BYTES) else {
+            return json;
+        };
+        let mut kept = fields.clone();
+        while kept.len() > 1 {
+            kept.pop_last();
+            let json = render(Some(&kept));
+            if json.len() <= MAX_ERROR_BODY_BYTES {
+                return json;
+            }
+        }
+        render(None)
+    }
+
     /// The response: status, JSON body, and `Retry-After` / `Allow` where they apply.
     pub fn into_response(self) -> http::Response<String> {
         let fields = match &self {
             Self::Validation(f) | Self::Forbidden(f) => Some(f),
             _ => None,
         };
-        let body = ErrorBody {
-            error: self.to_string(),
-            code: self.code(),
-            field_errors: fields,
-            issues: fields.map(|f| {
-                f.iter()
-                    .map(|(path, message)| Issue { path, message })
-                    .collect()
-            }),
-            retry_after: self.retry_after(),
-        };
-        let json = serde_json::to_string(&body).unwrap_or_else(|_| {
-            r#"{"error":"Something went wrong on our side.","code":"INTERNAL_ERROR"}"#.to_owned()
-        });
+        let json = self.body_json(fields);
         let mut response = super::json_response(self.status(), json);
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after() {

@@ -5,6 +5,7 @@
 mod body;
 mod error;
 pub mod lambda;
+mod strict;
 
 use std::net::IpAddr;
 
@@ -14,11 +15,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use body::SERVER_ONLY_FIELDS;
-pub use error::{ApiError, FieldErrors, error_chain};
+pub use body::{MAX_LISTED_UNKNOWN_FIELDS, SERVER_ONLY_FIELDS};
+pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES, error_chain};
 
 use crate::config::Config;
-use crate::service::{Caller, CheckOutcome, Operation, ResetService, rfc3339};
+use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService, rfc3339};
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -75,8 +76,8 @@ async fn dispatch(
     // The IP limit counts only well-formed calls (bad input changes nothing), and never the
     // app's own backend, which calls from a handful of addresses.
     let public_ip = match caller {
-        Caller::Public => req.client_ip,
-        Caller::Server => None,
+        Caller::Public => ClientIp::public(req.client_ip),
+        Caller::Server => ClientIp::Exempt,
     };
     let accept_language = req
         .headers
@@ -114,6 +115,12 @@ async fn dispatch(
     }
 }
 
+/// The token of `Bearer <token>`; the scheme name is case-insensitive (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
 /// No `Authorization` header: a public caller. `Bearer <key>` whose SHA-256 equals
 /// `SERVER_KEY_SHA256` (compared in constant time): a server caller. Anything else: 401.
 fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -124,7 +131,7 @@ fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError
     let key = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or(ApiError::Unauthorized)?;
@@ -152,10 +159,18 @@ fn json_object(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    match serde_json::from_slice::<Value>(&req.body) {
+    match strict::from_slice(&req.body) {
         Ok(Value::Object(obj)) => Ok(obj),
         Ok(_) => Err(ApiError::NotAnObject),
-        Err(_) => Err(ApiError::MalformedJson),
+        Err(strict::Error::Syntax) => Err(ApiError::MalformedJson),
+        Err(strict::Error::Duplicate { field, nested }) => Err(ApiError::field(
+            &field,
+            if nested {
+                "contains a key given more than once"
+            } else {
+                "is given more than once"
+            },
+        )),
     }
 }
 

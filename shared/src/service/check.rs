@@ -1,8 +1,6 @@
 //! Check: is this code valid right now? Reads one item; never spends the code.
 
-use std::net::IpAddr;
-
-use super::{Operation, ResetService, ServiceError};
+use super::{ClientIp, Operation, ResetService, ServiceError};
 use crate::domain::ResetCode;
 
 /// What check answers.
@@ -19,13 +17,15 @@ pub enum CheckOutcome {
 
 impl ResetService {
     /// `code` is `None` when the caller sent something that cannot be a code: answered like
-    /// an unknown code, without reading a token. One round trip: the token read and the
-    /// caller's rate window together.
+    /// an unknown code, without reading a token. Two sequential round trips: the token read
+    /// with the caller's rate window, then the token's user, because a code is valid only
+    /// while the account still holds the address and password-change mark it was issued for
+    /// (a password set since, by a reset or by the app, kills it).
     #[tracing::instrument(name = "check", skip_all)]
     pub async fn check(
         &self,
         code: Option<ResetCode>,
-        client_ip: Option<IpAddr>,
+        client_ip: ClientIp,
     ) -> Result<CheckOutcome, ServiceError> {
         let limit = self.limit(Operation::Check, client_ip);
         let Some(code) = code else {
@@ -35,11 +35,15 @@ impl ResetService {
         let hash = self.code_hash(&code);
         let (limited, token) = tokio::join!(limit, self.ports.store.token(&hash, self.now()));
         limited?;
-        Ok(match token? {
-            Some(t) => CheckOutcome::Valid {
-                expires_at: t.expires_at,
+        let Some(token) = token? else {
+            return Ok(CheckOutcome::Invalid);
+        };
+        let user = self.ports.users.by_id(&token.user_id).await?;
+        Ok(match user {
+            Some(user) if token.is_bound_to(&user, &self.config.token_key) => CheckOutcome::Valid {
+                expires_at: token.expires_at,
             },
-            None => CheckOutcome::Invalid,
+            _ => CheckOutcome::Invalid,
         })
     }
 }

@@ -1,8 +1,6 @@
 //! Consume: spend a code and set the new password, atomically, then tell the account owner.
 
-use std::net::IpAddr;
-
-use super::{Operation, ResetService, ServiceError, rfc3339};
+use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
 use crate::domain::{Locale, NewPassword, ResetCode};
 use crate::mail::render;
 use crate::password;
@@ -18,14 +16,17 @@ pub struct ConsumeReset {
     pub password: NewPassword,
     /// Language of the "password changed" mail.
     pub locale: Locale,
-    /// The caller's address for the per-IP limit; `None` for server callers.
-    pub client_ip: Option<IpAddr>,
+    /// Whom the per-IP limit counts the call against.
+    pub client_ip: ClientIp,
 }
 
 impl ResetService {
     /// Three sequential store round trips: get the token (with the caller's rate window); read
-    /// the user's slots and the user together; one transaction that deletes the token (condition: exists, unexpired), writes
-    /// the password (condition: user exists) and revokes every other token of the user.
+    /// the user's slots and the user together; one transaction that deletes the token
+    /// (condition: exists, unexpired), writes the password and a new password-change mark
+    /// (condition: the user still holds the address and mark the token is bound to) and
+    /// revokes the user's other tokens. Tokens issued concurrently with it are not in the
+    /// slots read, but they are bound to the old mark and die with it.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
         let limit = self.limit(Operation::Consume, cmd.client_ip);
@@ -44,11 +45,19 @@ impl ResetService {
             self.ports.users.by_id(&token.user_id),
         );
         let (slots, user) = (slots?, user?);
+        let Some(user) = user.filter(|u| token.is_bound_to(u, &self.config.token_key)) else {
+            tracing::warn!(
+                "reset code for an account that is gone, disabled, or changed since it was issued"
+            );
+            return Err(ServiceError::InvalidCode);
+        };
         let outcome = self
             .ports
             .store
             .change_password(PasswordChange {
                 token: token.clone(),
+                changed_at: PasswordChange::next_mark(user.password_changed_at, now),
+                user: user.clone(),
                 password_hash,
                 now,
                 revoke: slots,
@@ -57,15 +66,13 @@ impl ResetService {
         match outcome {
             ChangeOutcome::Changed => {}
             ChangeOutcome::TokenGone => return Err(ServiceError::InvalidCode),
-            ChangeOutcome::UserGone => {
-                tracing::warn!("reset code for a user that no longer exists");
+            ChangeOutcome::UserChanged => {
+                tracing::warn!("the account changed while its reset code was being spent");
                 return Err(ServiceError::InvalidCode);
             }
         }
         tracing::info!(user_id = %token.user_id, "password changed by reset");
-        if self.config.notify_password_changed
-            && let Some(user) = user
-        {
+        if self.config.notify_password_changed {
             let mail = render::changed_mail(
                 cmd.locale,
                 &self.config.app_name,

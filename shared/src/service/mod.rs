@@ -29,6 +29,25 @@ pub enum Caller {
     Server,
 }
 
+/// Whom the per-IP limit counts a call against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientIp {
+    /// The app's backend (server key): not IP-limited; it calls from a handful of addresses.
+    Exempt,
+    /// A public caller at this address (API Gateway's `sourceIp`, or the local socket).
+    Public(IpAddr),
+    /// A public caller whose address the edge did not get. Fails closed: every such call
+    /// counts against one shared bucket instead of escaping the limit.
+    Unknown,
+}
+
+impl ClientIp {
+    /// A public caller's address as the edge saw it, or [`ClientIp::Unknown`].
+    pub fn public(ip: Option<IpAddr>) -> Self {
+        ip.map_or(Self::Unknown, Self::Public)
+    }
+}
+
 /// The three operations, for rate limits and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
@@ -114,18 +133,21 @@ impl ResetService {
         self.config.token_key.code_hash(code)
     }
 
-    /// Counts one call from `ip` against the route's fixed-window limit. `None` is not limited:
-    /// the edge passes no address for server callers (the app's backend calls from a few
-    /// addresses), and API Gateway and the local API always know a public caller's. The use
-    /// cases run this concurrently with their first read, so it adds no round trip.
-    async fn limit(&self, op: Operation, ip: Option<IpAddr>) -> Result<(), ServiceError> {
+    /// Counts one call from `client` against the route's fixed-window limit (IPv6 by prefix,
+    /// unknown addresses in one shared bucket; see [`ClientIp`]). The use cases run this
+    /// concurrently with their first read, so it adds no round trip.
+    async fn limit(&self, op: Operation, client: ClientIp) -> Result<(), ServiceError> {
         let limits = &self.config.rate_limits;
         let RateLimit { max, window } = match op {
             Operation::Request => limits.request,
             Operation::Check => limits.check,
             Operation::Consume => limits.consume,
         };
-        let Some(ip) = ip else { return Ok(()) };
+        let ip = match client {
+            ClientIp::Exempt => return Ok(()),
+            ClientIp::Public(ip) => Some(ip),
+            ClientIp::Unknown => None,
+        };
         if max == 0 {
             return Ok(());
         }
@@ -133,7 +155,7 @@ impl ResetService {
         let len = window.as_secs().max(1);
         let window_start = now - now % len;
         let hit = WindowHit {
-            ip_key: self.config.token_key.ip_key(ip),
+            ip_key: self.config.token_key.ip_key(ip, limits.ipv6_prefix),
             route: op.name(),
             window_start,
             window_end: window_start + len,

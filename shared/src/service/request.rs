@@ -1,9 +1,7 @@
 //! Request: take a slot of the email's cap and, for a real account, store a token and mail the
 //! link. Public callers get one answer whatever happened to the account.
 
-use std::net::IpAddr;
-
-use super::{Caller, ResetService, ServiceError};
+use super::{Caller, ClientIp, ResetService, ServiceError};
 use crate::domain::{
     CallbackUrl, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User, UserId,
 };
@@ -46,8 +44,8 @@ pub struct RequestReset {
     pub send_email: bool,
     /// Server only: a cap lower than the configured one.
     pub max_concurrent: Option<u32>,
-    /// The caller's address for the per-IP limit; `None` for server callers.
-    pub client_ip: Option<IpAddr>,
+    /// Whom the per-IP limit counts the call against.
+    pub client_ip: ClientIp,
 }
 
 /// A code that was issued, for a server caller's `return_code`.
@@ -125,6 +123,7 @@ impl ResetService {
                 slot,
                 created_at: now,
                 expires_at,
+                password_changed_at: u.password_changed_at,
             })
         };
         let claimed = self
@@ -188,8 +187,11 @@ impl ResetService {
         })
     }
 
-    /// Renders and sends the link. On failure the slot and token are given back so the user can
-    /// ask again at once; public callers still get the opaque answer.
+    /// Renders and sends the link. A failed send never changes what a public caller sees: the
+    /// slot stays taken, exactly as an unknown address's slot does (releasing it would let a
+    /// 4th request answer 200 for a known address and 429 for an unknown one while SES
+    /// refuses), and the unsent code, known to nobody, expires with it. A server caller, which
+    /// may learn that the account exists, gets its slot back and a 502.
     async fn mail_link(
         &self,
         cmd: &RequestReset,
@@ -215,13 +217,18 @@ impl ResetService {
         let Err(e) = self.ports.mailer.send(&mail).await else {
             return Ok(());
         };
-        tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; releasing its slot");
-        if let Err(release) = self.ports.store.release(token).await {
-            tracing::error!(error = %release, "could not release the slot of an unsent reset mail");
-        }
         match cmd.caller {
-            Caller::Public => Ok(()),
-            Caller::Server => Err(ServiceError::EmailDeliveryFailed(e)),
+            Caller::Public => {
+                tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; its slot stays taken");
+                Ok(())
+            }
+            Caller::Server => {
+                tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; releasing its slot");
+                if let Err(release) = self.ports.store.release(token).await {
+                    tracing::error!(error = %release, "could not release the slot of an unsent reset mail");
+                }
+                Err(ServiceError::EmailDeliveryFailed(e))
+            }
         }
     }
 }

@@ -18,6 +18,18 @@ struct UserRow {
     email: EmailAddress,
     password_hash: Option<String>,
     password_changed_at: Option<u64>,
+    /// `false` plays an account whose enabled attribute is not true (`USERS_ENABLED_ATTRIBUTE`).
+    enabled: bool,
+}
+
+impl UserRow {
+    fn user(&self, id: &UserId) -> Option<User> {
+        self.enabled.then(|| User {
+            id: id.clone(),
+            email: self.email.clone(),
+            password_changed_at: self.password_changed_at,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -54,8 +66,31 @@ impl MemoryStore {
                 email,
                 password_hash,
                 password_changed_at: None,
+                enabled: true,
             },
         );
+    }
+
+    /// Plays the app changing a user's account: a new address, a password it set itself
+    /// (a new `password_changed_at`), or the account disabled. `None` leaves a field as it is.
+    pub fn update_user(
+        &self,
+        id: &UserId,
+        email: Option<EmailAddress>,
+        password_changed_at: Option<u64>,
+        enabled: Option<bool>,
+    ) {
+        if let Some(row) = self.lock().users.get_mut(id) {
+            if let Some(email) = email {
+                row.email = email;
+            }
+            if let Some(at) = password_changed_at {
+                row.password_changed_at = Some(at);
+            }
+            if let Some(enabled) = enabled {
+                row.enabled = enabled;
+            }
+        }
     }
 
     /// Deletes a user (tests: the account vanishing mid-flow).
@@ -160,8 +195,16 @@ impl ResetStore for MemoryStore {
         if !token_live {
             return Ok(ChangeOutcome::TokenGone);
         }
-        if !t.users.contains_key(&change.token.user_id) {
-            return Ok(ChangeOutcome::UserGone);
+        // Same condition as DynamoDB's: the item exists, is enabled, and holds exactly the
+        // address and password-change mark that were read (and that the token is bound to).
+        let user_unchanged = t.users.get(&change.token.user_id).is_some_and(|row| {
+            row.enabled
+                && row.email.as_str() == change.user.email.as_str()
+                && row.password_changed_at == change.user.password_changed_at
+                && row.password_changed_at == change.token.password_changed_at
+        });
+        if !user_unchanged {
+            return Ok(ChangeOutcome::UserChanged);
         }
         t.tokens.remove(&change.token.hash);
         let own_slot = (change.token.email_key.clone(), change.token.slot);
@@ -177,7 +220,7 @@ impl ResetStore for MemoryStore {
             .get_mut(&change.token.user_id)
             .expect("checked above under the same lock");
         user.password_hash = Some(change.password_hash);
-        user.password_changed_at = Some(change.now);
+        user.password_changed_at = Some(change.changed_at);
         Ok(ChangeOutcome::Changed)
     }
 
@@ -195,22 +238,25 @@ impl ResetStore for MemoryStore {
 
 #[async_trait::async_trait]
 impl UserDirectory for MemoryStore {
+    /// Exact matches only, as DynamoDB's index query: the stored address must equal the
+    /// normalized (lowercase) form or the form as typed. Two matching accounts are ambiguous
+    /// and count as none.
     async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .lock()
-            .users
-            .iter()
-            .find(|(_, row)| row.email.normalized() == email.normalized())
-            .map(|(id, row)| User {
-                id: id.clone(),
-                email: row.email.clone(),
-            }))
+        let t = self.lock();
+        let mut found = t.users.iter().filter(|(_, row)| {
+            row.email.as_str() == email.normalized() || row.email.as_str() == email.as_str()
+        });
+        match (found.next(), found.next()) {
+            (Some((id, row)), None) => Ok(row.user(id)),
+            (Some(_), Some(_)) => {
+                tracing::warn!("two accounts hold this address; treated as no account");
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.lock().users.get(id).map(|row| User {
-            id: id.clone(),
-            email: row.email.clone(),
-        }))
+        Ok(self.lock().users.get(id).and_then(|row| row.user(id)))
     }
 }

@@ -28,6 +28,20 @@ pub struct TokenRecord {
     pub created_at: u64,
     /// Epoch seconds; DynamoDB's TTL attribute and checked on every read.
     pub expires_at: u64,
+    /// The user's `password_changed_at` when the code was issued. The code works only while
+    /// the user's item still holds this value (and the address behind `email_key`), so a code
+    /// issued before any password change, ours or the app's, is dead after it.
+    pub password_changed_at: Option<u64>,
+}
+
+impl TokenRecord {
+    /// Whether `user`, as read now, is still the account state this code was issued for: the
+    /// same user, an address with the same key, the same password-change mark.
+    pub fn is_bound_to(&self, user: &User, key: &crate::domain::TokenKey) -> bool {
+        user.id == self.user_id
+            && key.email_key(&user.email) == self.email_key
+            && user.password_changed_at == self.password_changed_at
+    }
 }
 
 /// One occupied, unexpired slot of an email.
@@ -67,16 +81,34 @@ pub enum ClaimOutcome {
 }
 
 /// Spend a token and set the password, in one atomic write.
+///
+/// The write is conditioned on the token (exists, unexpired) and on the user's item still
+/// holding exactly the state the token is bound to: the stored address `user.email` (byte for
+/// byte) and `password_changed_at` equal to the token's. Conditions, not the reads before them,
+/// settle every race: a code issued concurrently with this change carries the old mark and can
+/// never pass this condition afterwards.
 #[derive(Debug, Clone)]
 pub struct PasswordChange {
     /// The token being spent; must exist and be unexpired at `now`.
     pub token: TokenRecord,
+    /// The user as read just before; its address and change mark are the write's conditions.
+    pub user: User,
     /// The new argon2id PHC string. A hash, but still not for logs.
     pub password_hash: String,
-    /// Epoch seconds; also the `password_changed_at` written to the user.
+    /// Epoch seconds; the token must be unexpired at this time.
     pub now: u64,
+    /// The new `password_changed_at`: `now`, or one more than the old mark if that is not
+    /// earlier, so the mark strictly increases and every code bound to the old one dies.
+    pub changed_at: u64,
     /// The user's other slots (and their tokens) to delete with it.
     pub revoke: Vec<SlotRecord>,
+}
+
+impl PasswordChange {
+    /// The next password-change mark after `previous`, at `now`: strictly greater.
+    pub fn next_mark(previous: Option<u64>, now: u64) -> u64 {
+        previous.map_or(now, |p| now.max(p.saturating_add(1)))
+    }
 }
 
 /// How a [`PasswordChange`] ended. Nothing was written unless `Changed`.
@@ -86,8 +118,9 @@ pub enum ChangeOutcome {
     Changed,
     /// The token was spent, revoked or expired first (a lost race): nothing written.
     TokenGone,
-    /// The user item no longer exists: nothing written, the token stays as it was.
-    UserGone,
+    /// The user item is gone, disabled, or no longer holds the address and password-change
+    /// mark the token is bound to: nothing written.
+    UserChanged,
 }
 
 /// Count one hit in a fixed window, refusing it above `limit`.

@@ -22,10 +22,11 @@ use shared::store::memory::MemoryStore;
 
 /// 2026-11-23T00:00:00Z.
 pub const T0: u64 = 1_795_392_000;
-/// The seeded user's stored address (mixed case on purpose).
-pub const ADA_STORED: &str = "Ada@Example.com";
-/// What a requester types for Ada.
-pub const ADA: &str = "ada@example.com";
+/// The seeded user's stored address, lowercase as the README asks of the users table.
+pub const ADA_STORED: &str = "ada@example.com";
+/// What a requester types for Ada (other capitals on purpose: found through the lowercase
+/// form, and mail still goes to the stored spelling).
+pub const ADA: &str = "Ada@Example.COM";
 /// Ada's id.
 pub const ADA_ID: &str = "user-ada";
 /// Ada's password before any reset.

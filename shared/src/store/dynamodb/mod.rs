@@ -4,7 +4,7 @@
 //!
 //! | item   | pk                 | sk                       | attributes                                   |
 //! |--------|--------------------|--------------------------|----------------------------------------------|
-//! | token  | `TOKEN#<hash>`     | `TOKEN`                  | user_id, email_key, slot, created_at, expires_at |
+//! | token  | `TOKEN#<hash>`     | `TOKEN`                  | user_id, email_key, slot, created_at, expires_at, pw_changed_at? |
 //! | slot   | `EMAIL#<email key>`| `SLOT#<n>`               | token (absent for unknown emails), expires_at |
 //! | window | `IP#<ip key>`      | `WINDOW#<route>#<start>` | count, expires_at                            |
 //!
@@ -127,8 +127,19 @@ fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         .ok_or_else(|| StoreError::other(format!("item without numeric attribute {name}")))
 }
 
+/// The users-table key read when an address matches no account (its answer is ignored).
+const ABSENT_USER_KEY: &str = "\u{1}password-reset:no-account";
+
+/// The token item's copy of the user's password-change mark at issue (absent: the user had none).
+const TOKEN_PW_CHANGED: &str = "pw_changed_at";
+
 fn token_from_item(hash: &TokenHash, item: &Item) -> Result<TokenRecord, StoreError> {
+    let password_changed_at = match item.get(TOKEN_PW_CHANGED) {
+        None => None,
+        Some(_) => Some(get_n(item, TOKEN_PW_CHANGED)?),
+    };
     Ok(TokenRecord {
+        password_changed_at,
         hash: hash.clone(),
         user_id: UserId::parse(get_s(item, "user_id")?).map_err(StoreError::other)?,
         email_key: EmailKey::from_stored(get_s(item, "email_key")?),
@@ -145,6 +156,9 @@ fn token_item(t: &TokenRecord) -> Item {
     item.insert("slot".into(), n(u64::from(t.slot)));
     item.insert("created_at".into(), n(t.created_at));
     item.insert(TTL_ATTRIBUTE.into(), n(t.expires_at));
+    if let Some(at) = t.password_changed_at {
+        item.insert(TOKEN_PW_CHANGED.into(), n(at));
+    }
     item
 }
 
@@ -403,16 +417,35 @@ impl ResetStore for DynamoStore {
             .build()
             .expect("table and key are set");
         let users = &self.users;
-        let set_password = Update::builder()
+        // The user must still hold exactly the state the token is bound to: its address as
+        // read (byte for byte) and the password-change mark at issue; enabled if configured.
+        let mut condition = String::from("attribute_exists(#key) AND #email = :email AND ");
+        condition.push_str(match t.password_changed_at {
+            Some(_) => "#changed = :old",
+            None => "attribute_not_exists(#changed)",
+        });
+        let mut set_password = Update::builder()
             .table_name(&users.table)
             .key(&users.key_attribute, s(t.user_id.as_str()))
-            .update_expression("SET #pw = :pw, #changed = :now")
-            .condition_expression("attribute_exists(#key)")
+            .update_expression("SET #pw = :pw, #changed = :new")
             .expression_attribute_names("#pw", &users.password_attribute)
             .expression_attribute_names("#changed", &users.password_changed_attribute)
             .expression_attribute_names("#key", &users.key_attribute)
+            .expression_attribute_names("#email", &users.email_attribute)
             .expression_attribute_values(":pw", s(change.password_hash.as_str()))
-            .expression_attribute_values(":now", n(change.now))
+            .expression_attribute_values(":new", n(change.changed_at))
+            .expression_attribute_values(":email", s(change.user.email.as_str()));
+        if let Some(old) = t.password_changed_at {
+            set_password = set_password.expression_attribute_values(":old", n(old));
+        }
+        if let Some(enabled) = &users.enabled_attribute {
+            condition.push_str(" AND #enabled = :true");
+            set_password = set_password
+                .expression_attribute_names("#enabled", enabled)
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
+        let set_password = set_password
+            .condition_expression(condition)
             .build()
             .expect("table, key and expression are set");
 
@@ -441,7 +474,7 @@ impl ResetStore for DynamoStore {
                 Ok(_) => Ok(ChangeOutcome::Changed),
                 Err(e) => match cancellation(&e) {
                     Some(Cancelled::Condition(0)) => Ok(ChangeOutcome::TokenGone),
-                    Some(Cancelled::Condition(1)) => Ok(ChangeOutcome::UserGone),
+                    Some(Cancelled::Condition(1)) => Ok(ChangeOutcome::UserChanged),
                     Some(Cancelled::Conflict) => return retry::Step::Again,
                     _ => Err(classify(e)),
                 },
@@ -488,32 +521,88 @@ impl ResetStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The user's item, projected (see [`Self::user_projection`]).
+    async fn user_item(&self, id: &UserId) -> Result<Option<Item>, StoreError> {
+        self.user_item_by_key(id.as_str()).await
+    }
+
+    async fn user_item_by_key(&self, key: &str) -> Result<Option<Item>, StoreError> {
+        let users = &self.users;
+        let (projection, names) = self.user_projection();
+        let mut get = self
+            .client
+            .get_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, s(key))
+            // check and consume compare the account's state with the code's binding: read
+            // the latest (the transaction's conditions settle races either way).
+            .consistent_read(true)
+            .projection_expression(projection);
+        for (n, v) in names {
+            get = get.expression_attribute_names(n, v);
+        }
+        Ok(get.send().await.map_err(classify)?.item().cloned())
+    }
+
     fn user_from_item(&self, item: &Item) -> Result<Option<User>, StoreError> {
         let id =
             UserId::parse(get_s(item, &self.users.key_attribute)?).map_err(StoreError::other)?;
         let Ok(raw_email) = get_s(item, &self.users.email_attribute) else {
             return Ok(None);
         };
+        if let Some(enabled) = &self.users.enabled_attribute
+            && item.get(enabled) != Some(&AttributeValue::Bool(true))
+        {
+            return Ok(None);
+        }
+        let password_changed_at = match item.get(&self.users.password_changed_attribute) {
+            None => None,
+            Some(v) => match v.as_n().ok().and_then(|n| n.parse::<u64>().ok()) {
+                Some(at) => Some(at),
+                None => {
+                    tracing::warn!(user_id = %id, "user item's password-change attribute is not a whole number (epoch seconds); ignored");
+                    return Ok(None);
+                }
+            },
+        };
+        // Mail goes to the address exactly as stored; a code is bound to it as stored.
+        if raw_email.trim() != raw_email {
+            tracing::warn!(user_id = %id, "user item's address has surrounding whitespace; ignored");
+            return Ok(None);
+        }
         match EmailAddress::parse(raw_email) {
-            Ok(email) => Ok(Some(User { id, email })),
+            Ok(email) => Ok(Some(User {
+                id,
+                email,
+                password_changed_at,
+            })),
             Err(_) => {
                 tracing::warn!(user_id = %id, "user item holds an address we cannot mail; ignored");
                 Ok(None)
             }
         }
     }
-}
 
-#[async_trait::async_trait]
-impl UserDirectory for DynamoStore {
-    async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+    /// What a user read projects: the key, the address, the password-change mark and the
+    /// enabled flag; never the password hash.
+    fn user_projection(&self) -> (String, Vec<(&'static str, String)>) {
+        let u = &self.users;
+        let mut names = vec![
+            ("#key", u.key_attribute.clone()),
+            ("#email", u.email_attribute.clone()),
+            ("#changed", u.password_changed_attribute.clone()),
+        ];
+        if let Some(enabled) = &u.enabled_attribute {
+            names.push(("#enabled", enabled.clone()));
+        }
+        let projection = names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        (projection, names)
+    }
+
+    /// Ids of the users whose address attribute equals `value` exactly, from the index (at
+    /// most two: more than one is ambiguous either way).
+    async fn ids_with_address(&self, index: &str, value: &str) -> Result<Vec<UserId>, StoreError> {
         let users = &self.users;
-        let Some(index) = &users.email_index else {
-            // The key attribute is the address itself.
-            return self
-                .by_id(&UserId::parse(email.normalized()).map_err(StoreError::other)?)
-                .await;
-        };
         let out = self
             .client
             .query()
@@ -521,32 +610,98 @@ impl UserDirectory for DynamoStore {
             .index_name(index)
             .key_condition_expression("#email = :email")
             .expression_attribute_names("#email", &users.email_attribute)
-            .expression_attribute_values(":email", s(email.normalized()))
-            .limit(1)
+            .expression_attribute_names("#key", &users.key_attribute)
+            .expression_attribute_values(":email", s(value))
+            .projection_expression("#key")
+            .limit(2)
             .send()
             .await
             .map_err(classify)?;
-        match out.items().first() {
-            Some(item) => self.user_from_item(item),
-            None => Ok(None),
+        out.items()
+            .iter()
+            .map(|item| {
+                UserId::parse(get_s(item, &users.key_attribute)?).map_err(StoreError::other)
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl UserDirectory for DynamoStore {
+    /// DynamoDB matches exactly, so an address is looked up in its normalized (lowercase)
+    /// form and, when the requester typed other capitals, also as typed, in parallel: an app
+    /// whose table holds `Ada@Example.com` finds it when the user types it so, and every
+    /// lowercased table works whatever the user types. Two different accounts matching is
+    /// ambiguous: no account.
+    ///
+    /// With an email index, the index (keys only is enough, and its reads are eventually
+    /// consistent) yields the user's id, then a consistent read of the item gives the state a
+    /// code is bound to. The same reads happen whether or not an account matched (an absent
+    /// key is read instead), so the store work does not depend on the account.
+    async fn by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let forms: Vec<&str> = if email.as_str() == email.normalized() {
+            vec![email.normalized()]
+        } else {
+            vec![email.normalized(), email.as_str()]
+        };
+        let Some(index) = &self.users.email_index else {
+            // The key attribute is the address itself: one consistent read per form.
+            let read = |form: &str| {
+                let id = UserId::parse(form).map_err(StoreError::other);
+                async move { self.user_item(&id?).await }
+            };
+            let mut items: Vec<Item> = match forms.as_slice() {
+                [lower, typed] => {
+                    let (a, b) = tokio::join!(read(lower), read(typed));
+                    a?.into_iter().chain(b?).collect()
+                }
+                _ => read(email.normalized()).await?.into_iter().collect(),
+            };
+            return match items.len() {
+                0 => Ok(None),
+                1 => self.user_from_item(&items.remove(0)),
+                _ => {
+                    tracing::warn!("two accounts hold this address; treated as no account");
+                    Ok(None)
+                }
+            };
+        };
+        let mut ids = match forms.as_slice() {
+            [lower, typed] => {
+                let (a, b) = tokio::join!(
+                    self.ids_with_address(index, lower),
+                    self.ids_with_address(index, typed)
+                );
+                let mut ids = a?;
+                ids.extend(b?);
+                ids
+            }
+            _ => self.ids_with_address(index, email.normalized()).await?,
+        };
+        ids.sort();
+        ids.dedup();
+        let (id, ambiguous) = match ids.as_slice() {
+            [id] => (Some(id.clone()), false),
+            [] => (None, false),
+            _ => (None, true),
+        };
+        // Without a match, a key whose item is ignored anyway: the read an absent account
+        // costs, so a known and an unknown address do the same store work.
+        let key = id.as_ref().map_or(ABSENT_USER_KEY, UserId::as_str);
+        let item = self.user_item_by_key(key).await?;
+        if ambiguous {
+            tracing::warn!("two accounts hold this address; treated as no account");
+            return Ok(None);
+        }
+        match (id, item) {
+            (Some(_), Some(item)) => self.user_from_item(&item),
+            _ => Ok(None),
         }
     }
 
     async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        let users = &self.users;
-        let out = self
-            .client
-            .get_item()
-            .table_name(&users.table)
-            .key(&users.key_attribute, s(id.as_str()))
-            .projection_expression("#key, #email")
-            .expression_attribute_names("#key", &users.key_attribute)
-            .expression_attribute_names("#email", &users.email_attribute)
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item() {
-            Some(item) => self.user_from_item(item),
+        match self.user_item(id).await? {
+            Some(item) => self.user_from_item(&item),
             None => Ok(None),
         }
     }

@@ -1,0 +1,299 @@
+//! The functions' logging: lambda_http's default subscriber (JSON when
+//! `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, plus
+//! `RUST_LOG`'s directives), with one difference: every target but our own is capped at
+//! [`DEPENDENCY_CAP`] (INFO), whatever the level or the directives say.
+//!
+//! Why: below INFO the dependencies log secrets. `lambda_runtime` logs every raw event at TRACE
+//! (`"raw JSON event received from Lambda"`: the new password, the code, `Authorization: Bearer
+//! <server key>`); the SDK's orchestrator (`aws_smithy_runtime`) logs each request and response
+//! at TRACE (`"transmitting request"`: the SES body with the reset link, the UpdateItem with
+//! the PHC hash; `output_or_error`: the user item a GetItem read), and its DEBUG lines carry
+//! errors with the raw response; `aws_sigv4` logs the signable request at TRACE; `h2`/`hyper`
+//! log frames. Their INFO and above are configuration and failures, never payloads (read in
+//! lambda_runtime 1.5, aws-smithy-runtime 1.16, aws-sigv4 1.6, aws-config 1.13). `rustls` logs
+//! through `log`, which no logger here forwards.
+//!
+//! The cap is an allow-list rather than a list of bad crates, so a dependency added later that
+//! logs payloads at DEBUG is capped too. It is combined with the level filter per layer (both
+//! must agree), so `RUST_LOG=aws_smithy_runtime=trace` cannot lift it: TRACE and DEBUG are safe
+//! to set on the function and show our own `shared` crate's lines, which never hold a secret
+//! (tests/tests/logs.rs and tests/tests/runtime_logs.rs capture every line at TRACE).
+
+use lambda_http::tracing::subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
+use lambda_http::tracing::subscriber::fmt::{self, MakeWriter};
+use lambda_http::tracing::subscriber::layer::{Filter, Layer, SubscriberExt};
+use lambda_http::tracing::subscriber::registry::{LookupSpan, Registry};
+use tracing::Subscriber;
+
+/// The most any target outside [`OWN_TARGETS`] may log, whatever the settings.
+pub const DEPENDENCY_CAP: LevelFilter = LevelFilter::INFO;
+
+/// Target prefixes logged at the configured level: this crate, whose lines are written to hold
+/// no secret at any level.
+pub const OWN_TARGETS: &[&str] = &["shared"];
+
+/// What the environment asks of the logs (Lambda's advanced logging controls, or `RUST_LOG`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The default level: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` if it is a bare level, else
+    /// INFO. Lambda's `FATAL` is ERROR (tracing has no FATAL).
+    pub level: LevelFilter,
+    /// `RUST_LOG`, parsed as `EnvFilter` directives on top of the default level.
+    pub directives: String,
+    /// `AWS_LAMBDA_LOG_FORMAT=JSON` (any case): one JSON object per line.
+    pub json: bool,
+}
+
+impl Settings {
+    /// From the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// From any lookup of variable names, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let rust_log = get("RUST_LOG").unwrap_or_default();
+        let level = get("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|| Some(rust_log.clone()).filter(|s| !s.is_empty()))
+            .map_or(LevelFilter::INFO, |s| parse_level(&s));
+        Self {
+            level,
+            directives: rust_log,
+            json: get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+        }
+    }
+}
+
+fn parse_level(s: &str) -> LevelFilter {
+    if s.trim().eq_ignore_ascii_case("fatal") {
+        return LevelFilter::ERROR;
+    }
+    s.trim().parse().unwrap_or(LevelFilter::INFO)
+}
+
+/// The cap alone: [`DEPENDENCY_CAP`] for every target, no limit for [`OWN_TARGETS`].
+pub fn cap() -> Targets {
+    Targets::new()
+        .with_default(DEPENDENCY_CAP)
+        .with_targets(OWN_TARGETS.iter().map(|t| (*t, LevelFilter::TRACE)))
+}
+
+/// What the settings enable AND what the cap allows: a line is written only if both agree.
+pub fn filter<S>(settings: &Settings) -> impl Filter<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let env = EnvFilter::builder()
+        .with_default_directive(settings.level.into())
+        .parse_lossy(&settings.directives);
+    env.and(cap())
+}
+
+/// The functions' subscriber, writing to `writer`: lambda_http's format (no target, no time,
+/// plain or JSON) behind [`filter`].
+pub fn subscriber<W>(settings: &Settings, writer: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let layer = fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(writer);
+    if settings.json {
+        Box::new(Registry::default().with(layer.json().with_filter(filter(settings))))
+    } else {
+        Box::new(Registry::default().with(layer.with_filter(filter(settings))))
+    }
+}
+
+/// Installs [`subscriber`] for the process's environment, writing to stdout (CloudWatch).
+/// Call once, first thing in `main`, in place of lambda_http's `init_default_subscriber`.
+///
+/// # Panics
+/// If a global subscriber is already set (as lambda_http's does).
+pub fn init() {
+    tracing::subscriber::set_global_default(subscriber(&Settings::from_env(), std::io::stdout))
+        .expect("logging is initialised once, first thing in main");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        let vars: HashMap<_, _> = vars.iter().copied().collect();
+        Settings::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()))
+    }
+
+    /// Every line written while `emit` runs under the subscriber for `vars`.
+    fn logged(vars: &[(&str, &str)], emit: impl FnOnce()) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let sub = subscriber(&settings(vars), move || writer.clone());
+        tracing::subscriber::with_default(sub, emit);
+        String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// One line per level for a target (the macros need a literal target).
+    macro_rules! each_level {
+        ($target:literal) => {{
+            tracing::trace!(target: $target, concat!($target, " trace"));
+            tracing::debug!(target: $target, concat!($target, " debug"));
+            tracing::info!(target: $target, concat!($target, " info"));
+            tracing::warn!(target: $target, concat!($target, " warn"));
+        }};
+    }
+
+    fn emit_all() {
+        each_level!("aws_smithy_runtime::client::orchestrator");
+        each_level!("aws_smithy_runtime_api::client::interceptors");
+        each_level!("aws_smithy_http_client::client");
+        each_level!("aws_sdk_sesv2::operation::send_email");
+        each_level!("aws_sdk_dynamodb::operation::update_item");
+        each_level!("aws_sigv4::http_request::sign");
+        each_level!("aws_config::meta");
+        each_level!("hyper::proto::h1::io");
+        each_level!("hyper_util::client::legacy");
+        each_level!("h2::codec");
+        each_level!("rustls::client");
+        each_level!("lambda_runtime::layers::api_response");
+        each_level!("lambda_runtime_api_client");
+        each_level!("lambda_http::request");
+        each_level!("some_future_dependency");
+        each_level!("shared::service::request");
+    }
+
+    const CAPPED: &[&str] = &[
+        "aws_smithy_runtime::client::orchestrator",
+        "aws_smithy_runtime_api::client::interceptors",
+        "aws_smithy_http_client::client",
+        "aws_sdk_sesv2::operation::send_email",
+        "aws_sdk_dynamodb::operation::update_item",
+        "aws_sigv4::http_request::sign",
+        "aws_config::meta",
+        "hyper::proto::h1::io",
+        "hyper_util::client::legacy",
+        "h2::codec",
+        "rustls::client",
+        "lambda_runtime::layers::api_response",
+        "lambda_runtime_api_client",
+        "lambda_http::request",
+        "some_future_dependency",
+    ];
+
+    #[test]
+    fn no_level_or_directive_lifts_a_dependency_above_info() {
+        // (settings, whether they enable everything: bare directives like
+        // `aws_smithy_runtime=trace` replace the default level, as in lambda_http)
+        for (vars, all) in [
+            (&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")][..], true),
+            (
+                &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "trace")],
+                true,
+            ),
+            (&[("RUST_LOG", "trace")], true),
+            (
+                &[(
+                    "RUST_LOG",
+                    "aws_smithy_runtime=trace,lambda_runtime=trace,hyper=trace,h2=trace",
+                )],
+                false,
+            ),
+            (
+                &[
+                    ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+                    (
+                        "RUST_LOG",
+                        "trace,aws_smithy_runtime=trace,lambda_runtime=trace",
+                    ),
+                    ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ],
+                true,
+            ),
+        ] {
+            let logs = logged(vars, emit_all);
+            for target in CAPPED {
+                for level in ["trace", "debug"] {
+                    assert!(
+                        !logs.contains(&format!("{target} {level}")),
+                        "{vars:?}: {target} logged at {level}:\n{logs}"
+                    );
+                }
+                if all {
+                    assert!(
+                        logs.contains(&format!("{target} info")),
+                        "{vars:?}: {target} keeps INFO"
+                    );
+                }
+            }
+            assert!(logs.contains("aws_smithy_runtime::client::orchestrator info"));
+            assert!(logs.contains("lambda_runtime::layers::api_response info"));
+        }
+    }
+
+    #[test]
+    fn our_own_lines_follow_the_configured_level() {
+        let logs = logged(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")], emit_all);
+        assert!(logs.contains("shared::service::request trace"), "{logs}");
+        let logs = logged(&[("RUST_LOG", "shared=debug")], emit_all);
+        assert!(logs.contains("shared::service::request debug"), "{logs}");
+        assert!(!logs.contains("shared::service::request trace"), "{logs}");
+        let logs = logged(&[], emit_all);
+        assert!(!logs.contains("shared::service::request debug"), "{logs}");
+        assert!(logs.contains("shared::service::request info"), "{logs}");
+        let logs = logged(&[("RUST_LOG", "aws_smithy_runtime=trace")], emit_all);
+        assert!(
+            !logs.contains("shared::"),
+            "directives replace the default level, as in lambda_http: {logs}"
+        );
+        let logs = logged(&[("AWS_LAMBDA_LOG_LEVEL", "WARN")], emit_all);
+        assert!(!logs.contains(" info"), "{logs}");
+        assert!(logs.contains("shared::service::request warn"), "{logs}");
+        assert!(logs.contains("aws_smithy_runtime::client::orchestrator warn"));
+    }
+
+    #[test]
+    fn the_level_and_format_come_from_lambdas_logging_controls_first() {
+        let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "warn")]);
+        assert_eq!(s.level, LevelFilter::DEBUG);
+        assert_eq!(settings(&[("RUST_LOG", "warn")]).level, LevelFilter::WARN);
+        assert_eq!(
+            settings(&[("RUST_LOG", "shared=debug")]).level,
+            LevelFilter::INFO,
+            "directives are not a level"
+        );
+        assert_eq!(settings(&[]).level, LevelFilter::INFO);
+        assert_eq!(
+            settings(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).level,
+            LevelFilter::ERROR
+        );
+        assert!(settings(&[("AWS_LAMBDA_LOG_FORMAT", "json")]).json);
+        assert!(!settings(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).json);
+
+        let logs = logged(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], || {
+            tracing::info!(target: "shared::x", user_id = "u-1", "reset code issued");
+        });
+        let line: serde_json::Value = serde_json::from_str(logs.trim()).expect("one JSON line");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["fields"]["message"], "reset code issued");
+        assert_eq!(line["fields"]["user_id"], "u-1");
+        assert!(line.get("target").is_none() && line.get("timestamp").is_none());
+    }
+}

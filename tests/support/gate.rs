@@ -1,0 +1,136 @@
+//! Forcing interleavings: a [`GatedStore`] wraps any [`ResetStore`] and holds calls of one
+//! operation at a [`Gate`] until the test opens it, so a race test runs the interleaving it
+//! claims to test instead of whatever the scheduler picked.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Notify, watch};
+
+use shared::domain::{EmailKey, TokenHash};
+use shared::store::{
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
+    StoreError, TokenRecord, WindowHit,
+};
+
+/// A gate calls wait at until it opens: by the test ([`Gate::open`]) or by itself once
+/// `opens_after` calls have arrived (a barrier that stays open).
+#[derive(Debug)]
+pub struct Gate {
+    arrived: AtomicUsize,
+    opens_after: Option<usize>,
+    arrival: Notify,
+    open: watch::Sender<bool>,
+}
+
+impl Gate {
+    /// Closed until [`Gate::open`].
+    pub fn closed() -> Arc<Self> {
+        Self::new(None)
+    }
+
+    /// Opens by itself when `n` calls wait at it, so all `n` are past their previous step
+    /// before any goes on.
+    pub fn opens_after(n: usize) -> Arc<Self> {
+        Self::new(Some(n))
+    }
+
+    fn new(opens_after: Option<usize>) -> Arc<Self> {
+        Arc::new(Self {
+            arrived: AtomicUsize::new(0),
+            opens_after,
+            arrival: Notify::new(),
+            open: watch::channel(false).0,
+        })
+    }
+
+    /// Lets every waiting and future call through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// How many calls have arrived so far.
+    pub fn arrived(&self) -> usize {
+        self.arrived.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` calls wait at the gate.
+    pub async fn until_arrived(&self, n: usize) {
+        loop {
+            let notified = self.arrival.notified();
+            if self.arrived() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Arrives and waits for the gate to open.
+    pub async fn pass(&self) {
+        let n = self.arrived.fetch_add(1, Ordering::SeqCst) + 1;
+        self.arrival.notify_waiters();
+        if self.opens_after.is_some_and(|after| n >= after) {
+            self.open();
+        }
+        let mut open = self.open.subscribe();
+        // The sender lives as long as the gate, so this only ends when the gate opens.
+        let _ = open.wait_for(|o| *o).await;
+    }
+}
+
+/// Which store operation a [`GatedStore`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// [`ResetStore::claim`]: after the slot read, before the conditional write.
+    Claim,
+    /// [`ResetStore::change_password`]: after consume's reads, before its transaction.
+    ChangePassword,
+}
+
+/// A store whose `held` operation waits at `gate` before it runs; everything else passes
+/// straight to `inner`.
+pub struct GatedStore {
+    inner: Arc<dyn ResetStore>,
+    held: Held,
+    gate: Arc<Gate>,
+}
+
+impl GatedStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn ResetStore>, held: Held, gate: Arc<Gate>) -> Arc<Self> {
+        Arc::new(Self { inner, held, gate })
+    }
+}
+
+#[async_trait::async_trait]
+impl ResetStore for GatedStore {
+    async fn live_slots(&self, k: &EmailKey, now: u64) -> Result<Vec<SlotRecord>, StoreError> {
+        self.inner.live_slots(k, now).await
+    }
+
+    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
+        if self.held == Held::Claim {
+            self.gate.pass().await;
+        }
+        self.inner.claim(claim).await
+    }
+
+    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.inner.release(token).await
+    }
+
+    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.token(hash, now).await
+    }
+
+    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
+        if self.held == Held::ChangePassword {
+            self.gate.pass().await;
+        }
+        self.inner.change_password(change).await
+    }
+
+    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
+        self.inner.hit(hit).await
+    }
+}

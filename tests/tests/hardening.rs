@@ -1,0 +1,472 @@
+//! The guarantees that used to hold only on the happy path, each forced and asserted on BOTH
+//! adapters (memory and DynamoDB on moto): codes bound to the account's state (a password
+//! change, ours or the app's, an address change or a disabled account kills every code issued
+//! before it, whatever the interleaving), races that really interleave, exact address lookup,
+//! and the per-IP limit failing closed and keying IPv6 by prefix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use integration_tests::app::{Backend, Memory, T0, TestApp, call};
+use integration_tests::gate::{Gate, GatedStore, Held};
+use serde_json::json;
+use shared::clock::{Clock, FixedClock};
+use shared::domain::{EmailKey, TokenHash};
+use shared::mail::recording::RecordingMailer;
+use shared::password;
+use shared::service::{CheckOutcome, Operation, Ports, ResetService, ServiceError};
+use shared::store::{
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
+    StoreError, TokenRecord, WindowHit,
+};
+
+const ADA: &str = "ada@example.com";
+const FIRST: &str = "the first new password";
+const SECOND: &str = "the second new password";
+
+/// An app whose reset store holds `held` at a gate, with Ada as a user.
+async fn gated_app<B: Backend>(
+    label: &str,
+    overrides: &[(&str, &str)],
+    held: Held,
+    gate: Arc<Gate>,
+) -> Arc<TestApp<B>> {
+    let backend = B::start(label, overrides).await;
+    backend.put_user("user-ada", ADA).await;
+    let store = GatedStore::new(backend.store(), held, gate);
+    let inbox = Arc::new(RecordingMailer::new());
+    Arc::new(TestApp::with_store(backend, store, inbox.clone(), inbox))
+}
+
+async fn app_with_ada<B: Backend>(label: &str, overrides: &[(&str, &str)]) -> TestApp<B> {
+    let app = TestApp::<B>::start_with(label, overrides).await;
+    app.backend.put_user("user-ada", ADA).await;
+    app
+}
+
+fn assert_invalid(result: Result<(), ServiceError>) {
+    assert!(
+        matches!(result, Err(ServiceError::InvalidCode)),
+        "expected an invalid code, got {result:?}"
+    );
+}
+
+async fn a_code_issued_while_a_consume_is_in_flight_never_works_after_it<B: Backend>() {
+    let gate = Gate::closed();
+    let app = gated_app::<B>("race-revoke", &[], Held::ChangePassword, gate.clone()).await;
+    app.request(ADA).await.expect("first request");
+    let first = app.last_code();
+
+    // Consume the first code, and hold it after its reads, before its transaction.
+    let consuming = {
+        let (app, first) = (app.clone(), first.clone());
+        tokio::spawn(async move { app.consume(&first, FIRST).await })
+    };
+    gate.until_arrived(1).await;
+    // Now a second code is issued: consume has already read the slots, so it is not among
+    // the codes that transaction deletes.
+    app.request(ADA).await.expect("second request");
+    let second = app.last_code();
+    assert!(matches!(
+        app.check(&second).await,
+        CheckOutcome::Valid { .. }
+    ));
+    gate.open();
+    consuming.await.unwrap().expect("the first consume wins");
+
+    assert_eq!(
+        app.check(&second).await,
+        CheckOutcome::Invalid,
+        "a code issued before the change does not check as valid after it"
+    );
+    assert_invalid(app.consume(&second, SECOND).await);
+    let hash = app.backend.password_hash("user-ada").await.expect("a hash");
+    assert!(password::verify(FIRST, &hash), "the first password stays");
+}
+
+async fn a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it<B: Backend>() {
+    let app = app_with_ada::<B>("app-changed", &[]).await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+
+    app.backend
+        .update_user("user-ada", None, Some(T0 + 5), None)
+        .await;
+
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    assert_invalid(app.consume(&code, FIRST).await);
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+    assert_eq!(
+        app.backend.password_changed_at("user-ada").await,
+        Some(T0 + 5)
+    );
+
+    // A code issued after the app's change works, and moves the mark strictly forward even
+    // within the same second.
+    app.request(ADA).await.expect("accepted");
+    app.consume(&app.last_code(), FIRST)
+        .await
+        .expect("consumed");
+    assert_eq!(
+        app.backend.password_changed_at("user-ada").await,
+        Some(T0 + 6)
+    );
+}
+
+async fn a_code_mailed_to_an_address_the_account_has_left_is_dead<B: Backend>() {
+    let app = app_with_ada::<B>("moved", &[]).await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+
+    app.backend
+        .update_user("user-ada", Some("ada.new@example.com"), None, None)
+        .await;
+
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    assert_invalid(app.consume(&code, FIRST).await);
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+    app.request("ada.new@example.com").await.expect("accepted");
+    assert_eq!(
+        app.inbox.sent().last().unwrap().to.as_str(),
+        "ada.new@example.com"
+    );
+    app.consume(&app.last_code(), FIRST)
+        .await
+        .expect("consumed");
+}
+
+async fn a_disabled_account_gets_no_code_and_its_earlier_codes_die<B: Backend>() {
+    let app = app_with_ada::<B>("disabled", &[("USERS_ENABLED_ATTRIBUTE", "enabled")]).await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+
+    app.backend
+        .update_user("user-ada", None, None, Some(false))
+        .await;
+
+    assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
+    assert_invalid(app.consume(&code, FIRST).await);
+    let again = app
+        .request(ADA)
+        .await
+        .expect("answered like an unknown address");
+    assert!(again.is_none(), "no code for a disabled account");
+    assert_eq!(app.inbox.sent().len(), 1, "no second mail");
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+}
+
+async fn an_account_change_between_consumes_reads_and_its_write_spends_nothing<B: Backend>() {
+    let gate = Gate::closed();
+    let app = gated_app::<B>("race-app-change", &[], Held::ChangePassword, gate.clone()).await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+    let consuming = {
+        let (app, code) = (app.clone(), code.clone());
+        tokio::spawn(async move { app.consume(&code, FIRST).await })
+    };
+    gate.until_arrived(1).await;
+    app.backend
+        .update_user("user-ada", None, Some(T0 + 1), None)
+        .await;
+    gate.open();
+
+    assert_invalid(consuming.await.unwrap());
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+    assert_eq!(
+        app.backend.password_changed_at("user-ada").await,
+        Some(T0 + 1)
+    );
+    assert_eq!(app.backend.token_items().await, 1, "the token is not spent");
+}
+
+async fn fifty_requests_that_all_read_the_slots_before_any_claims_issue_exactly_three_codes<
+    B: Backend,
+>() {
+    // Every request waits at its first claim until all fifty have read the (empty) slots: the
+    // worst interleaving for a read-then-write cap, which only conditions settle.
+    let gate = Gate::opens_after(50);
+    let app = gated_app::<B>("race-cap", &[], Held::Claim, gate.clone()).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.request(ADA).await })
+        })
+        .collect();
+    let (mut issued, mut capped) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Some(_)) => issued += 1,
+            // The use-case helpers are exempt from the IP limit: a 429 here is the cap's.
+            Err(ServiceError::TooManyRequests { .. }) => capped += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(gate.arrived() >= 50, "all fifty reached the claim");
+    assert_eq!((issued, capped), (3, 47));
+    assert_eq!(app.backend.token_items().await, 3);
+    assert_eq!(app.inbox.sent().len(), 3);
+}
+
+async fn an_address_is_found_lowercase_or_exactly_as_typed_never_by_folding_the_table<
+    B: Backend,
+>() {
+    let app = TestApp::<B>::start("lookup").await;
+    app.backend
+        .put_user("user-mixed", "Mixed@Example.com")
+        .await;
+    app.backend.put_user("user-ada", ADA).await;
+
+    let not_found = app.request("mixed@example.com").await.expect("answered");
+    assert!(
+        not_found.is_none(),
+        "a mixed-case table entry is not found by folding"
+    );
+    let found = app.request("Mixed@Example.com").await.expect("answered");
+    assert_eq!(
+        found.expect("found as typed").user_id.as_str(),
+        "user-mixed"
+    );
+    assert_eq!(
+        app.inbox.sent().last().unwrap().to.as_str(),
+        "Mixed@Example.com"
+    );
+
+    let found = app.request("ADA@example.COM").await.expect("answered");
+    assert_eq!(found.expect("found lowercase").user_id.as_str(), "user-ada");
+    assert_eq!(
+        app.inbox.sent().last().unwrap().to.as_str(),
+        ADA,
+        "mail goes to the stored address"
+    );
+}
+
+async fn two_accounts_matching_one_address_count_as_none<B: Backend>() {
+    let app = TestApp::<B>::start("ambiguous").await;
+    app.backend.put_user("user-upper", "Dup@Example.com").await;
+    app.backend.put_user("user-lower", "dup@example.com").await;
+
+    let ambiguous = app.request("Dup@Example.com").await.expect("answered");
+    assert!(
+        ambiguous.is_none(),
+        "two matching accounts: no code for either"
+    );
+    assert!(app.inbox.sent().is_empty());
+    let exact = app.request("dup@example.com").await.expect("answered");
+    assert_eq!(exact.expect("one match").user_id.as_str(), "user-lower");
+}
+
+async fn public_calls_without_a_client_address_share_one_bucket<B: Backend>() {
+    let app = app_with_ada::<B>("no-ip", &[("RATE_LIMIT_REQUEST", "3/600")]).await;
+    for i in 0..3 {
+        let r = app
+            .call(
+                Operation::Request,
+                json!({"email": format!("n{i}@example.com")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = app
+        .call(Operation::Request, json!({"email": "n9@example.com"}))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "fails closed");
+    assert_eq!(r.body["code"], "TOO_MANY_REQUESTS");
+    assert!(r.headers.contains_key("retry-after"));
+    let known = app
+        .call_from(
+            "192.0.2.1".parse().unwrap(),
+            Operation::Request,
+            json!({"email": ADA}),
+        )
+        .await;
+    assert_eq!(
+        known.status,
+        StatusCode::OK,
+        "a known address has its own bucket"
+    );
+}
+
+async fn ipv6_clients_are_limited_by_their_prefix<B: Backend>() {
+    let app = app_with_ada::<B>("ipv6", &[("RATE_LIMIT_REQUEST", "3/600")]).await;
+    // A new address each call, so the per-email cap never answers for the IP limit.
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let body = || json!({"email": format!("v6.{}@example.com", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed))});
+    for host in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2:aaaa:bbbb:cccc:dddd",
+    ] {
+        let r = app
+            .call_from(host.parse().unwrap(), Operation::Request, body())
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+    }
+    let same_64 = app
+        .call_from(
+            "2001:db8:1:2:ffff::9".parse().unwrap(),
+            Operation::Request,
+            body(),
+        )
+        .await;
+    assert_eq!(same_64.status, StatusCode::TOO_MANY_REQUESTS);
+    let other_64 = app
+        .call_from(
+            "2001:db8:1:3::1".parse().unwrap(),
+            Operation::Request,
+            body(),
+        )
+        .await;
+    assert_eq!(other_64.status, StatusCode::OK);
+
+    let per_host = app_with_ada::<B>(
+        "ipv6-128",
+        &[
+            ("RATE_LIMIT_REQUEST", "3/600"),
+            ("RATE_LIMIT_IPV6_PREFIX", "128"),
+        ],
+    )
+    .await;
+    for i in 1..=5 {
+        let host = format!("2001:db8:1:2::{i}");
+        let r = per_host
+            .call_from(host.parse().unwrap(), Operation::Request, body())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "prefix 128 counts each host: {host}"
+        );
+    }
+}
+
+macro_rules! both_adapters {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Memory>().await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Dynamo>().await;
+                }
+            )*
+        }
+    };
+}
+
+both_adapters!(
+    a_code_issued_while_a_consume_is_in_flight_never_works_after_it,
+    a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it,
+    a_code_mailed_to_an_address_the_account_has_left_is_dead,
+    a_disabled_account_gets_no_code_and_its_earlier_codes_die,
+    an_account_change_between_consumes_reads_and_its_write_spends_nothing,
+    fifty_requests_that_all_read_the_slots_before_any_claims_issue_exactly_three_codes,
+    an_address_is_found_lowercase_or_exactly_as_typed_never_by_folding_the_table,
+    two_accounts_matching_one_address_count_as_none,
+    public_calls_without_a_client_address_share_one_bucket,
+    ipv6_clients_are_limited_by_their_prefix,
+);
+
+/// A store whose every call takes `per_call` on the app's clock: the work the response-time
+/// floor must hide.
+struct SlowStore {
+    inner: Arc<dyn ResetStore>,
+    clock: Arc<FixedClock>,
+    per_call: Duration,
+}
+
+impl SlowStore {
+    fn work(&self) {
+        self.clock.advance(self.per_call);
+    }
+}
+
+#[async_trait::async_trait]
+impl ResetStore for SlowStore {
+    async fn live_slots(&self, k: &EmailKey, now: u64) -> Result<Vec<SlotRecord>, StoreError> {
+        self.work();
+        self.inner.live_slots(k, now).await
+    }
+    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
+        self.work();
+        self.inner.claim(claim).await
+    }
+    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.work();
+        self.inner.release(token).await
+    }
+    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+        self.work();
+        self.inner.token(hash, now).await
+    }
+    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
+        self.work();
+        self.inner.change_password(change).await
+    }
+    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
+        self.work();
+        self.inner.hit(hit).await
+    }
+}
+
+#[tokio::test]
+async fn the_floor_is_measured_from_the_start_so_slow_work_and_fast_work_answer_at_the_same_time() {
+    let backend = Memory::start("floor", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
+    backend.put_user("user-ada", ADA).await;
+    let clock = Arc::new(FixedClock::at(T0));
+    let service = ResetService::new(
+        backend.config(),
+        Ports {
+            store: Arc::new(SlowStore {
+                inner: backend.store(),
+                clock: clock.clone(),
+                per_call: Duration::from_millis(90),
+            }),
+            users: backend.users(),
+            mailer: Arc::new(RecordingMailer::new()),
+            clock: clock.clone(),
+        },
+    );
+    for email in [ADA, "nobody@example.com"] {
+        let (start, slept) = (clock.now_ms(), clock.slept());
+        let r = call(
+            &service,
+            Operation::Request,
+            json!({"email": email}),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let waited = clock.slept() - slept;
+        assert_eq!(
+            clock.now_ms() - start,
+            400,
+            "{email}: the answer comes exactly at the floor, work included"
+        );
+        assert!(
+            waited < Duration::from_millis(400),
+            "{email}: the wait is what the work left of the floor, not the whole floor ({waited:?})"
+        );
+    }
+    // Server callers do not wait.
+    let slept = clock.slept();
+    let bearer = format!("Bearer {}", integration_tests::app::SERVER_KEY);
+    let r = call(
+        &service,
+        Operation::Request,
+        json!({"email": ADA}),
+        &[("authorization", bearer.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(clock.slept(), slept);
+}
