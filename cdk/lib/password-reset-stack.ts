@@ -110,7 +110,7 @@ export class PasswordResetStack extends cdk.Stack {
       RATE_LIMIT_CONSUME: s.rateLimitConsume,
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
       USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
-      // Not read by the code yet (docs/deploy.md, "Client IP behind CloudFront").
+      // Proves a request came through CloudFront (docs/deploy.md, "Client IP behind CloudFront").
       CLOUDFRONT_ORIGIN_SECRET: originSecret ? originSecret.secretValue.unsafeUnwrap() : '',
     };
 

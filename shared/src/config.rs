@@ -30,6 +30,7 @@ pub const VARIABLES: &[&str] = &[
     "RATE_LIMIT_CHECK",
     "RATE_LIMIT_CONSUME",
     "RATE_LIMIT_IPV6_PREFIX",
+    "CLOUDFRONT_ORIGIN_SECRET",
     "MIN_REQUEST_RESPONSE_MS",
     "DYNAMODB_TIMEOUT_MS",
     "DYNAMODB_ATTEMPT_TIMEOUT_MS",
@@ -157,6 +158,10 @@ pub struct Config {
     pub server_key_sha256: Option<[u8; 32]>,
     /// Per-IP limits.
     pub rate_limits: RateLimits,
+    /// SHA-256 of the secret CloudFront adds as `X-Origin-Verify` when the optional
+    /// distribution is in front (template `EnableCloudFront`). Only a request carrying it may
+    /// name its client with `X-Viewer-Address`; `None`: API Gateway's `sourceIp` alone.
+    pub cloudfront_origin_secret_sha256: Option<[u8; 32]>,
     /// Public `request` answers no sooner than this after it started.
     pub min_request_response: Duration,
     /// Time bounds of every DynamoDB call.
@@ -288,6 +293,10 @@ impl Config {
                 consume: limit("RATE_LIMIT_CONSUME", "60/600")?,
                 ipv6_prefix: number("RATE_LIMIT_IPV6_PREFIX", 64, 32..=128)? as u8,
             },
+            cloudfront_origin_secret_sha256: get("CLOUDFRONT_ORIGIN_SECRET").map(|secret| {
+                use sha2::Digest;
+                sha2::Sha256::digest(secret.as_bytes()).into()
+            }),
             min_request_response: Duration::from_millis(number(
                 "MIN_REQUEST_RESPONSE_MS",
                 400,

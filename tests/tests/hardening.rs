@@ -470,3 +470,95 @@ async fn the_floor_is_measured_from_the_start_so_slow_work_and_fast_work_answer_
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(clock.slept(), slept);
 }
+
+#[tokio::test]
+async fn behind_cloudfront_only_a_request_with_the_origin_secret_names_its_viewer() {
+    let secret = "origin-secret-for-tests-0123456789";
+    let app = TestApp::<Memory>::start_with(
+        "cloudfront",
+        &[
+            ("RATE_LIMIT_REQUEST", "2/600"),
+            ("CLOUDFRONT_ORIGIN_SECRET", secret),
+        ],
+    )
+    .await;
+    let edge: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let body = || {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        json!({"email": format!("cf.{i}@example.com")})
+    };
+    let status = |headers: Vec<(&'static str, &'static str)>| {
+        let service = &app.service;
+        let b = body();
+        async move {
+            call(service, Operation::Request, b, &headers, Some(edge))
+                .await
+                .status
+        }
+    };
+    // Three viewers behind one CloudFront edge address: each has its own bucket.
+    for viewer in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        for _ in 0..2 {
+            let s = status(vec![
+                ("x-origin-verify", secret),
+                ("x-viewer-address", viewer),
+            ])
+            .await;
+            assert_eq!(s, StatusCode::OK, "{viewer}");
+        }
+    }
+    assert_eq!(
+        status(vec![
+            ("x-origin-verify", secret),
+            ("x-viewer-address", "203.0.113.1")
+        ])
+        .await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Without the secret (a client calling the API directly, forging the header) the
+    // viewer header is ignored: every such call counts against the edge's own address.
+    for expected in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        let s = status(vec![
+            ("x-origin-verify", "wrong"),
+            ("x-viewer-address", "192.0.2.99"),
+        ])
+        .await;
+        assert_eq!(s, expected);
+    }
+    assert_eq!(
+        status(vec![("x-viewer-address", "192.0.2.100")]).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn without_a_configured_origin_secret_the_viewer_header_is_ignored() {
+    let app =
+        TestApp::<Memory>::start_with("no-cloudfront", &[("RATE_LIMIT_REQUEST", "1/600")]).await;
+    let ip: std::net::IpAddr = "198.51.100.8".parse().unwrap();
+    let headers = [("x-origin-verify", ""), ("x-viewer-address", "192.0.2.1")];
+    let first = call(
+        &app.service,
+        Operation::Request,
+        json!({"email": "a@example.com"}),
+        &headers,
+        Some(ip),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let headers = [("x-viewer-address", "192.0.2.2")];
+    let second = call(
+        &app.service,
+        Operation::Request,
+        json!({"email": "b@example.com"}),
+        &headers,
+        Some(ip),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+}

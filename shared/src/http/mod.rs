@@ -76,7 +76,7 @@ async fn dispatch(
     // The IP limit counts only well-formed calls (bad input changes nothing), and never the
     // app's own backend, which calls from a handful of addresses.
     let public_ip = match caller {
-        Caller::Public => ClientIp::public(req.client_ip),
+        Caller::Public => ClientIp::public(client_ip(service.config(), req)),
         Caller::Server => ClientIp::Exempt,
     };
     let accept_language = req
@@ -121,6 +121,30 @@ fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
+/// The client's address: API Gateway's `sourceIp`, unless the request came through the
+/// optional CloudFront distribution, proven by its `X-Origin-Verify` secret (compared by
+/// SHA-256 in constant time), in which case CloudFront's `X-Viewer-Address` (set by its viewer
+/// function, overwriting whatever the client sent) names the viewer. Without the secret the
+/// header is ignored, so no client can choose its own rate-limit bucket.
+fn client_ip(config: &Config, req: &ApiRequest) -> Option<IpAddr> {
+    let Some(expected) = config.cloudfront_origin_secret_sha256 else {
+        return req.client_ip;
+    };
+    let proven = req
+        .headers
+        .get("x-origin-verify")
+        .map(|v| Sha256::digest(v.as_bytes()))
+        .is_some_and(|got| bool::from(got.as_slice().ct_eq(&expected)));
+    if !proven {
+        return req.client_ip;
+    }
+    req.headers
+        .get("x-viewer-address")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or(req.client_ip)
+}
+
 /// No `Authorization` header: a public caller. `Bearer <key>` whose SHA-256 equals
 /// `SERVER_KEY_SHA256` (compared in constant time): a server caller. Anything else: 401.
 fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -147,16 +171,7 @@ fn json_object(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let is_json = req
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .is_some_and(|m| {
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        });
-    if !is_json {
+    if !is_json(&req.headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
     match strict::from_slice(&req.body) {
@@ -172,6 +187,18 @@ fn json_object(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
             },
         )),
     }
+}
+
+/// `content-type` is `application/json` or `application/*+json` (parameters ignored).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 /// A JSON response with the headers every answer carries.
