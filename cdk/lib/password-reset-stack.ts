@@ -108,6 +108,15 @@ export class PasswordResetStack extends cdk.Stack {
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
       RATE_LIMIT_CHECK: s.rateLimitCheck,
       RATE_LIMIT_CONSUME: s.rateLimitConsume,
+      RATE_LIMIT_IPV6_PREFIX: String(s.rateLimitIpv6Prefix),
+      // SDK time bounds, as in template.yaml: 3 sequential DynamoDB calls + SES on the failure
+      // path take at most 3 x 2 + 2.5 = 8.5 s, inside the 10 s function timeout.
+      DYNAMODB_TIMEOUT_MS: '2000',
+      DYNAMODB_ATTEMPT_TIMEOUT_MS: '700',
+      DYNAMODB_MAX_ATTEMPTS: '3',
+      SES_TIMEOUT_MS: '2500',
+      SES_ATTEMPT_TIMEOUT_MS: '1200',
+      SES_MAX_ATTEMPTS: '2',
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
       USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
       // Proves a request came through CloudFront (docs/deploy.md, "Client IP behind CloudFront").

@@ -16,6 +16,8 @@ export interface Settings {
   readonly rateLimitRequest: string;
   readonly rateLimitCheck: string;
   readonly rateLimitConsume: string;
+  /** IPv6 clients are counted per network of this prefix length (32..=128). */
+  readonly rateLimitIpv6Prefix: number;
   readonly minRequestResponseMs: number;
   readonly serverKeySha256: string;
   /** Empty: the stack creates a demo users table. */
@@ -63,6 +65,7 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   rateLimitRequest: '20/600',
   rateLimitCheck: '60/600',
   rateLimitConsume: '60/600',
+  rateLimitIpv6Prefix: 64,
   minRequestResponseMs: 400,
   serverKeySha256: '',
   usersTableName: '',
@@ -155,6 +158,7 @@ export function settingsFromContext(node: Node): Settings {
     rateLimitRequest: limit('rateLimitRequest', DEFAULTS.rateLimitRequest),
     rateLimitCheck: limit('rateLimitCheck', DEFAULTS.rateLimitCheck),
     rateLimitConsume: limit('rateLimitConsume', DEFAULTS.rateLimitConsume),
+    rateLimitIpv6Prefix: num('rateLimitIpv6Prefix', DEFAULTS.rateLimitIpv6Prefix, 32, 128),
     minRequestResponseMs: num('minRequestResponseMs', DEFAULTS.minRequestResponseMs, 0, 10_000),
     serverKeySha256,
     usersTableName: str('usersTableName', DEFAULTS.usersTableName),
