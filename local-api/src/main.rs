@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    options.check_aws_target(|k| std::env::var(k).ok())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
     let port = listener.local_addr()?.port();
     let config = Config::from_lookup(Profile::Local { port }, |k| std::env::var(k).ok())?;

@@ -60,6 +60,9 @@ pub struct Options {
     /// `--mail-delay-ms N`: each send waits this long first, like a real provider's round trip
     /// (for the timing benchmark).
     pub mail_delay_ms: u64,
+    /// `--allow-real-aws`: let `--store dynamodb` / `--mailer ses` reach AWS itself. Without
+    /// it they must point at an emulator on this machine (see [`Options::check_aws_target`]).
+    pub allow_real_aws: bool,
 }
 
 impl Default for Options {
@@ -75,6 +78,7 @@ impl Default for Options {
             mailer: MailerKind::Console,
             verify_sender: false,
             mail_delay_ms: 0,
+            allow_real_aws: false,
         }
     }
 }
@@ -82,7 +86,7 @@ impl Default for Options {
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
-                 [--mailer console|ses] [--verify-sender] [--mail-delay-ms N]
+                 [--mailer console|ses] [--verify-sender] [--mail-delay-ms N] [--allow-real-aws]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
@@ -91,6 +95,9 @@ usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb]
   --mailer KIND          console (default; mailbox at /_dev/mailbox) or ses (AWS_ENDPOINT_URL)
   --verify-sender        with --mailer ses: ask SES to verify MAIL_FROM at start (emulator: at once)
   --mail-delay-ms N      wait N ms in each send, like a real provider (timing benchmark)
+  --allow-real-aws       let --store dynamodb / --mailer ses reach real AWS; without it their
+                         endpoint (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_DYNAMODB / _SESV2) must
+                         be on this machine (127.0.0.1, localhost, [::1]), e.g. the moto emulator
 
 Every service setting is read from the environment (see README: Configuration).";
 
@@ -150,6 +157,7 @@ impl Options {
                 }
                 "--create-tables" => opts.create_tables = true,
                 "--verify-sender" => opts.verify_sender = true,
+                "--allow-real-aws" => opts.allow_real_aws = true,
                 other => return Err(format!("unknown flag {other:?}")),
             }
         }
@@ -157,6 +165,70 @@ impl Options {
             opts.users = Options::default().users;
         }
         Ok(opts)
+    }
+}
+
+impl Options {
+    /// Refuses to start a development server against real AWS by accident: with
+    /// `--store dynamodb` or `--mailer ses`, each service's endpoint (the SDK's
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`) must be set and on a loopback
+    /// host, unless `--allow-real-aws` is given. `env` reads the environment.
+    pub fn check_aws_target(&self, env: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if self.allow_real_aws {
+            return Ok(());
+        }
+        let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let ignored = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let mut services = Vec::new();
+        if self.store == StoreKind::Dynamodb {
+            services.push(("--store dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"));
+        }
+        if self.mailer == MailerKind::Ses {
+            services.push(("--mailer ses", "AWS_ENDPOINT_URL_SESV2"));
+        }
+        for (flag, specific) in services {
+            let endpoint = if ignored {
+                None
+            } else {
+                env(specific).or_else(|| env("AWS_ENDPOINT_URL"))
+            };
+            let local = endpoint.as_deref().is_some_and(is_loopback_url);
+            if !local {
+                let target = endpoint.map_or_else(|| "AWS itself".to_owned(), |e| format!("{e:?}"));
+                return Err(format!(
+                    "{flag} would reach {target}: point AWS_ENDPOINT_URL (or {specific}) at an \
+                     emulator on this machine (http://127.0.0.1:5000 for moto), or pass \
+                     --allow-real-aws to use real AWS on purpose"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `http(s)://127.0.0.1|localhost|[::1][:port][/...]`.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, port)) if port.is_empty() || port.starts_with(':') => ip,
+            _ => return false,
+        },
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -206,6 +278,92 @@ mod tests {
         assert!(parse(&["--store", "redis"]).unwrap_err().contains("redis"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(parse(&["--port"]).unwrap_err().contains("needs"));
+    }
+
+    #[test]
+    fn the_aws_adapters_refuse_real_aws_unless_allowed() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let dynamo = parse(&["--store", "dynamodb"]).unwrap();
+        let ses = parse(&["--mailer", "ses"]).unwrap();
+        let memory = parse(&[]).unwrap();
+        let moto = env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]);
+        let none = env(&[]);
+        type Vars = &'static [(&'static str, &'static str)];
+        let refused: [(&Options, Vars, &str); 7] = [
+            (&dynamo, &[], "no endpoint: AWS itself"),
+            (&ses, &[], "no endpoint: AWS itself"),
+            (
+                &dynamo,
+                &[(
+                    "AWS_ENDPOINT_URL",
+                    "https://dynamodb.eu-west-1.amazonaws.com",
+                )],
+                "real endpoint",
+            ),
+            (
+                &dynamo,
+                &[("AWS_ENDPOINT_URL", "http://127.0.0.1.evil.example:5000")],
+                "look-alike host",
+            ),
+            (
+                &dynamo,
+                &[("AWS_ENDPOINT_URL", "http://localhost@evil.example")],
+                "userinfo trick",
+            ),
+            (
+                &ses,
+                &[
+                    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                    (
+                        "AWS_ENDPOINT_URL_SESV2",
+                        "https://email.us-east-1.amazonaws.com",
+                    ),
+                ],
+                "service endpoint wins",
+            ),
+            (
+                &dynamo,
+                &[
+                    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+                ],
+                "endpoints ignored",
+            ),
+        ];
+        for (opts, vars, why) in refused {
+            let err = opts.check_aws_target(env(vars)).unwrap_err();
+            assert!(err.contains("--allow-real-aws"), "{why}: {err}");
+        }
+        for url in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566/",
+            "http://[::1]:5000",
+            "https://127.0.0.2",
+        ] {
+            let vars = [("AWS_ENDPOINT_URL", url)];
+            let get = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            assert!(dynamo.check_aws_target(get).is_ok(), "{url}");
+            assert!(ses.check_aws_target(get).is_ok(), "{url}");
+        }
+        assert!(dynamo.check_aws_target(moto).is_ok());
+        assert!(
+            memory.check_aws_target(none).is_ok(),
+            "no AWS adapter, no check"
+        );
+        let allowed =
+            parse(&["--store", "dynamodb", "--mailer", "ses", "--allow-real-aws"]).unwrap();
+        assert!(allowed.allow_real_aws);
+        assert!(allowed.check_aws_target(none).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::domain::{EmailAddress, NewPassword, UserId};
-use shared::http::{ApiError, ApiRequest, MAX_BODY_BYTES, handle, json_response, route};
+use shared::http::{ApiError, ApiRequest, MAX_BODY_BYTES, handle, is_json, json_response, route};
 use shared::mail::recording::RecordingMailer;
 use shared::mail::ses::SesMailer;
 use shared::mail::{Mail, Mailer};
@@ -198,6 +198,9 @@ impl LocalApi {
                 pages::mailbox(self.mailbox.as_ref().map(|m| m.sent()).as_deref())
             }
             (&Method::GET, "/_dev/mailbox") => self.mailbox_json(),
+            (&Method::POST, "/_dev/sign-in") if !is_json(req.headers()) => {
+                ApiError::UnsupportedMediaType.into_response()
+            }
             (&Method::POST, "/_dev/sign-in") => self.sign_in(req.body()).await,
             (&Method::GET, page) if pages::is_page(page) => pages::get(page),
             (_, "/_dev/mailbox") => pages::method_not_allowed(),
@@ -335,17 +338,60 @@ async fn put_dynamo_user(
     Ok(())
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, ()> {
+/// The body, or the error answer: 413 only when it is over the limit; a body that breaks off,
+/// or whose chunked framing is wrong, is a 400 like any body that is not JSON.
+async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
     Limited::new(body, MAX_BODY_BYTES + 1)
         .collect()
         .await
         .map(|c| c.to_bytes())
-        .map_err(|_| ())
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                ApiError::PayloadTooLarge
+            } else {
+                tracing::debug!(error = %e, "request body could not be read");
+                ApiError::MalformedJson
+            }
+        })
+}
+
+/// DNS rebinding: a page on another site whose name resolves to 127.0.0.1 reaches this server
+/// with its own name in `Host`. Only the loopback names are served: `127.0.0.1`, `localhost`
+/// and `[::1]`, with the listening port (or none, as some clients send it).
+pub fn host_is_local(headers: &http::HeaderMap, port: u16) -> bool {
+    let Some(host) = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    let (name, given_port) = match host.rsplit_once(':') {
+        Some((name, p)) if !name.is_empty() && (name.ends_with(']') || !name.contains(':')) => {
+            (name, Some(p))
+        }
+        _ => (host, None),
+    };
+    let name_ok = name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]";
+    let port_ok = given_port.is_none_or(|p| p.parse::<u16>() == Ok(port));
+    name_ok && port_ok
+}
+
+/// 421 for a request whose `Host` is not this server's loopback name, in the API's error shape.
+fn misdirected() -> http::Response<String> {
+    json_response(
+        StatusCode::MISDIRECTED_REQUEST,
+        json!({
+            "error": "This development server answers only to 127.0.0.1, localhost or [::1].",
+            "code": "MISDIRECTED_REQUEST",
+        })
+        .to_string(),
+    )
 }
 
 /// Serves `api` on `listener` until `shutdown` completes. Connections are HTTP/1.1.
 pub async fn serve(listener: TcpListener, api: Arc<LocalApi>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let local_port = listener.local_addr().ok().map(|a| a.port());
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -363,12 +409,17 @@ pub async fn serve(listener: TcpListener, api: Arc<LocalApi>, shutdown: impl Fut
                 let api = api.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let response = match read_body(body).await {
-                        Ok(bytes) => {
-                            api.respond(http::Request::from_parts(parts, bytes), peer)
-                                .await
+                    let response = if !local_port.is_some_and(|p| host_is_local(&parts.headers, p))
+                    {
+                        misdirected()
+                    } else {
+                        match read_body(body).await {
+                            Ok(bytes) => {
+                                api.respond(http::Request::from_parts(parts, bytes), peer)
+                                    .await
+                            }
+                            Err(e) => e.into_response(),
                         }
-                        Err(()) => ApiError::PayloadTooLarge.into_response(),
                     };
                     Ok::<_, Infallible>(response.map(|b| Full::new(Bytes::from(b))))
                 }

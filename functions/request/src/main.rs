@@ -1,16 +1,13 @@
 //! Lambda function for `POST /password-reset/request` (API Gateway HTTP API, payload v2).
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 use shared::config::Config;
-use shared::http::lambda::handle_event;
 use shared::service::Operation;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let service = shared::wiring::aws_service(Config::from_env()?, Operation::Request).await;
-    run(service_fn(|event| {
-        handle_event(&service, Operation::Request, event)
-    }))
-    .await
+    // Raw v2 payloads: a body marked base64 that is not is a 400, not a panic (= abort).
+    shared::http::lambda::run(&service, Operation::Request).await
 }
