@@ -146,6 +146,8 @@ pub(crate) mod branches {
             panic!("{name}: {e}");
         }
         let (a, r) = (accepted.get(), refused.get());
+        // Read by scripts/test.d/10-proptest (cargo test shows it with --nocapture).
+        println!("proptest branches: {name}: {a} accepted, {r} refused of {cases} cases");
         let min = (f64::from(cases) * min_share).floor() as u32;
         assert!(
             a >= min && r >= min,
