@@ -47,6 +47,10 @@ pub enum MailError {
         /// The provider's error code, or a short description of the transport failure.
         code: String,
     },
+    /// The send did not finish before the public answer's deadline and was abandoned, so the
+    /// answer's timing never depends on the provider (it may or may not have been accepted).
+    #[error("mail send abandoned at the response deadline")]
+    DeadlineExceeded,
 }
 
 /// Sends mail.

@@ -1,12 +1,18 @@
 //! Request: take a slot of the email's cap and, for a real account, store a token and mail the
 //! link. Public callers get one answer whatever happened to the account.
 
+use std::time::Duration;
+
 use super::{Caller, ClientIp, ResetService, ServiceError};
 use crate::domain::{
     CallbackUrl, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User, UserId,
 };
-use crate::mail::render;
+use crate::mail::{MailError, render};
 use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
+
+/// How long before the response floor a public request's mail must have been handed over;
+/// what is left is for rendering the answer. At most a quarter of the floor.
+const MAIL_DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
 /// Whose password: an address (anyone) or a user id (server callers).
 #[derive(Debug, Clone)]
@@ -68,15 +74,25 @@ impl ResetService {
     pub async fn request(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
         let started = self.ports.clock.now_ms();
         let public = cmd.caller == Caller::Public;
-        let result = self.request_inner(cmd).await;
+        let floor = self.config.min_request_response;
+        // The mail must be handed over before the floor, or it is abandoned: the answer's time
+        // then depends only on store work, which known and unknown addresses share.
+        let mail_deadline = (public && !floor.is_zero()).then(|| {
+            let margin = MAIL_DEADLINE_MARGIN.min(floor / 4);
+            started + (floor - margin).as_millis() as u64
+        });
+        let result = self.request_inner(cmd, mail_deadline).await;
         if public {
-            self.wait_for_floor(started, self.config.min_request_response)
-                .await;
+            self.wait_for_floor(started, floor).await;
         }
         result
     }
 
-    async fn request_inner(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
+    async fn request_inner(
+        &self,
+        cmd: RequestReset,
+        mail_deadline: Option<u64>,
+    ) -> Result<Option<Issued>, ServiceError> {
         let now = self.now();
         let cap = cmd.max_concurrent.map_or(self.config.max_concurrent, |c| {
             c.min(self.config.max_concurrent)
@@ -136,7 +152,8 @@ impl ResetService {
         tracing::info!(user_id = %user.id, slot = token.slot, "reset code issued");
 
         if cmd.send_email {
-            self.mail_link(&cmd, &user, &code, &token).await?;
+            self.mail_link(&cmd, &user, &code, &token, mail_deadline)
+                .await?;
         }
         Ok(Some(Issued {
             code,
@@ -198,6 +215,7 @@ impl ResetService {
         user: &User,
         code: &ResetCode,
         token: &TokenRecord,
+        deadline_ms: Option<u64>,
     ) -> Result<(), ServiceError> {
         let link = match &cmd.link {
             LinkTarget::Callback(cb) => cb.with_code(code).to_string(),
@@ -214,7 +232,24 @@ impl ResetService {
             &link,
             self.config.token_ttl.as_secs(),
         );
-        let Err(e) = self.ports.mailer.send(&mail).await else {
+        let sent = match deadline_ms {
+            None => self.ports.mailer.send(&mail).await,
+            Some(deadline) => {
+                let left = deadline.saturating_sub(self.ports.clock.now_ms());
+                if left == 0 {
+                    Err(MailError::DeadlineExceeded)
+                } else {
+                    tokio::select! {
+                        biased;
+                        sent = self.ports.mailer.send(&mail) => sent,
+                        () = self.ports.clock.sleep(Duration::from_millis(left)) => {
+                            Err(MailError::DeadlineExceeded)
+                        }
+                    }
+                }
+            }
+        };
+        let Err(e) = sent else {
             return Ok(());
         };
         match cmd.caller {

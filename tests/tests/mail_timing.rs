@@ -1,0 +1,232 @@
+//! The public request's answer does not depend on SES: its mail must be handed over before
+//! the response floor or it is abandoned, so a throttled, slow or hung SES cannot separate a
+//! known address from an unknown one, by status, body, headers or time.
+//!
+//! Deterministic part: a mailer that never answers, with a fixed clock (the answer comes
+//! exactly at the floor for both). Measured part: the real SES and DynamoDB adapters on moto
+//! behind the fault proxy, the system clock and the default 400 ms floor, for SES healthy,
+//! throttled, slow and hung; the figures are printed (docs/timing.md quotes a run), and what is
+//! asserted is what is the same for both (status, headers, body) plus a guard against hangs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use http::StatusCode;
+use integration_tests::app::{self, Backend, Memory, T0, call};
+use integration_tests::faults::{Fault, FaultProxy, SES_SEND};
+use integration_tests::moto;
+use serde_json::json;
+use shared::clock::{Clock, FixedClock, SystemClock};
+use shared::mail::ses::SesMailer;
+use shared::mail::{Mail, MailError, Mailer};
+use shared::service::{Operation, Ports, ResetService};
+use shared::store::dynamodb::DynamoStore;
+use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+
+/// A provider that accepts the call and never answers.
+struct HungMailer;
+
+#[async_trait::async_trait]
+impl Mailer for HungMailer {
+    async fn send(&self, _mail: &Mail) -> Result<(), MailError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
+    let backend = Memory::start("hung-mail", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
+    backend.put_user("user-ada", "ada@example.com").await;
+    let store = backend.store();
+    let clock = Arc::new(FixedClock::at(T0));
+    let service = ResetService::new(
+        backend.config(),
+        Ports {
+            store: store.clone(),
+            users: backend.users(),
+            mailer: Arc::new(HungMailer),
+            clock: clock.clone(),
+        },
+    );
+    let mut answers = Vec::new();
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let start = clock.now_ms();
+        let r = tokio::time::timeout(
+            Duration::from_secs(30),
+            call(
+                &service,
+                Operation::Request,
+                json!({"email": email}),
+                &[],
+                None,
+            ),
+        )
+        .await
+        .expect("the public answer does not wait for the provider");
+        assert_eq!(clock.now_ms() - start, 400, "{email}: exactly at the floor");
+        answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::OK);
+    // The unsent code keeps its slot, as an unknown address's request does.
+    let key = backend.config().token_key;
+    let ada = shared::domain::EmailAddress::parse("ada@example.com").unwrap();
+    assert_eq!(
+        store
+            .live_slots(&key.email_key(&ada), T0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// SDK settings for `endpoint` with moto's test credentials.
+fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(moto::REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "mail-timing",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor() {
+    const PER_SIDE: usize = 8;
+    let prefix = moto::unique_prefix("mail-timing");
+    let sender = format!("reset.{prefix}@example.com");
+    moto::sesv2()
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("verify the sender");
+    let config = app::config(
+        &format!("{prefix}-reset"),
+        &format!("{prefix}-users"),
+        &[
+            ("MAIL_FROM", &sender),
+            ("MIN_REQUEST_RESPONSE_MS", "400"),
+            // This test is about the mail, not the IP limit (its calls share one bucket).
+            ("RATE_LIMIT_REQUEST", "0/600"),
+        ],
+    );
+    let direct = moto::dynamodb();
+    create_reset_table(&direct, &config.reset_table)
+        .await
+        .unwrap();
+    create_users_table(&direct, &config.users).await.unwrap();
+    let modes: [(&str, Option<Fault>); 5] = [
+        ("healthy", None),
+        (
+            "throttled (429 on every send)",
+            Some(Fault::ses_too_many_requests()),
+        ),
+        (
+            "slow (1 s per send)",
+            Some(Fault::Latency(Duration::from_secs(1))),
+        ),
+        (
+            "slow (300 ms per send)",
+            Some(Fault::Latency(Duration::from_millis(300))),
+        ),
+        ("hung", Some(Fault::Hang)),
+    ];
+    let users = &config.users;
+    let mut n = 0;
+    println!("| SES | known median / p95 / max (ms) | unknown median / p95 / max (ms) |");
+    println!("|---|---|---|");
+    for (label, fault) in modes {
+        let proxy = FaultProxy::in_front_of_moto().await;
+        if let Some(fault) = fault {
+            proxy.fail_from_now(SES_SEND, fault);
+        }
+        // The Lambdas' clients (their timeouts and attempts), through the proxy.
+        let sdk = sdk_config(&proxy.endpoint());
+        let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
+        let ses = shared::wiring::ses_client(&sdk, &config.ses_timeouts);
+        let store = DynamoStore::new(db, config.reset_table.clone(), users.clone());
+        let service = ResetService::new(
+            config.clone(),
+            Ports {
+                store: Arc::new(store.clone()),
+                users: Arc::new(store),
+                mailer: Arc::new(SesMailer::new(ses, config.mail_from.clone(), None)),
+                clock: Arc::new(SystemClock),
+            },
+        );
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        let mut answers = Vec::new();
+        for _ in 0..PER_SIDE {
+            n += 1;
+            let user = format!("k{n}.{prefix}@example.com");
+            direct
+                .put_item()
+                .table_name(&users.table)
+                .item(
+                    &users.key_attribute,
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("u{n}")),
+                )
+                .item(
+                    &users.email_attribute,
+                    aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
+                )
+                .send()
+                .await
+                .unwrap();
+            let nobody = format!("n{n}.{prefix}@example.com");
+            for (email, times) in [(&user, &mut known), (&nobody, &mut unknown)] {
+                let started = Instant::now();
+                let r = tokio::time::timeout(
+                    Duration::from_secs(20),
+                    call(
+                        &service,
+                        Operation::Request,
+                        json!({"email": email}),
+                        &[],
+                        None,
+                    ),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{label}: a public request hung"));
+                times.push(started.elapsed());
+                answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
+            }
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "{label}: every answer is the same for known and unknown: {answers:?}"
+        );
+        assert_eq!(answers[0].0, StatusCode::OK, "{label}");
+        known.sort();
+        unknown.sort();
+        let row = |t: &[Duration]| {
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                ms(percentile(t, 0.5)),
+                ms(percentile(t, 0.95)),
+                ms(t[t.len() - 1])
+            )
+        };
+        println!("| {label} | {} | {} |", row(&known), row(&unknown));
+        proxy.heal();
+    }
+}
