@@ -4,11 +4,17 @@
 
 use std::time::Duration;
 
-use crate::domain::{AllowedOrigins, CallbackUrl, EmailAddress, TokenKey};
+use crate::domain::{AllowedOrigins, CallbackUrl, EmailAddress, TokenKey, TokenKeys};
+
+/// The setting that names the Secrets Manager secret holding the token key (the deployed
+/// functions get only this ARN; [`crate::wiring::lambda_config`] reads the secret at init).
+pub const TOKEN_KEY_SECRET_VAR: &str = "TOKEN_HMAC_KEY_SECRET_ARN";
 
 /// Every environment variable the service reads.
 pub const VARIABLES: &[&str] = &[
     "TOKEN_HMAC_KEY",
+    "TOKEN_HMAC_KEY_PREVIOUS",
+    "TOKEN_HMAC_KEY_SECRET_ARN",
     "TOKEN_TTL_SECONDS",
     "MAX_CONCURRENT_REQUESTS",
     "ALLOWED_CALLBACK_ORIGINS",
@@ -44,7 +50,7 @@ pub const VARIABLES: &[&str] = &[
 /// development defaults so it runs with no configuration at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
-    /// A deployed function: `TOKEN_HMAC_KEY` is required.
+    /// A deployed function: `TOKEN_HMAC_KEY_SECRET_ARN` (or `TOKEN_HMAC_KEY`) is required.
     Lambda,
     /// The local API on `port`: random token key, callbacks to itself.
     Local {
@@ -132,8 +138,12 @@ pub struct RateLimits {
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// HMAC key for codes, email keys and IP keys.
+    /// HMAC key for codes, email keys and IP keys: everything is issued under it.
     pub token_key: TokenKey,
+    /// The key before the last rotation: codes issued under it are still found (and checked
+    /// against the email key made under it) until they expire. Slots and IP windows are keyed
+    /// under `token_key` only (README, "Rotating the token key").
+    pub previous_token_key: Option<TokenKey>,
     /// How long a code (and its slot) lives.
     pub token_ttl: Duration,
     /// Unexpired codes allowed per normalized email.
@@ -171,16 +181,30 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment for a Lambda function.
+    /// Reads the process environment with the Lambda profile, the token key from
+    /// `TOKEN_HMAC_KEY`. The functions use [`crate::wiring::lambda_config`], which also reads
+    /// the secret `TOKEN_HMAC_KEY_SECRET_ARN` names.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(Profile::Lambda, |k| std::env::var(k).ok())
     }
 
     /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
-    /// as unset.
+    /// as unset. A `TOKEN_HMAC_KEY_SECRET_ARN` is refused here (nothing read the secret): see
+    /// [`Config::from_lookup_with_secret`].
     pub fn from_lookup(
         profile: Profile,
         lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_lookup_with_secret(profile, lookup, None)
+    }
+
+    /// As [`Config::from_lookup`], with `secret`: the value of the secret that
+    /// `TOKEN_HMAC_KEY_SECRET_ARN` names, already read (the key itself, or
+    /// `{"current": "...", "previous": "..."}`). Errors name the setting, never the value.
+    pub fn from_lookup_with_secret(
+        profile: Profile,
+        lookup: impl Fn(&str) -> Option<String>,
+        secret: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let get = |k: &str| {
             lookup(k)
@@ -189,13 +213,10 @@ impl Config {
         };
         let err = |var: &'static str, reason: String| ConfigError { var, reason };
 
-        let token_key = match (get("TOKEN_HMAC_KEY"), profile) {
-            (Some(k), _) => TokenKey::new(&k).map_err(|e| err("TOKEN_HMAC_KEY", e.to_string()))?,
-            (None, Profile::Local { .. }) => TokenKey::random(),
-            (None, Profile::Lambda) => {
-                return Err(err("TOKEN_HMAC_KEY", "is required".into()));
-            }
-        };
+        let TokenKeys {
+            current: token_key,
+            previous: previous_token_key,
+        } = token_keys(profile, &get, secret)?;
         let number = |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
             let v = match get(var) {
                 None => default,
@@ -265,6 +286,7 @@ impl Config {
 
         Ok(Self {
             token_key,
+            previous_token_key,
             token_ttl: Duration::from_secs(number("TOKEN_TTL_SECONDS", 3600, 60..=86_400)?),
             max_concurrent: number("MAX_CONCURRENT_REQUESTS", 3, 1..=10)? as u32,
             allowed_origins,
@@ -305,6 +327,70 @@ impl Config {
             dynamodb_timeouts: SdkTimeouts::read(&number, SdkTimeouts::DYNAMODB)?,
             ses_timeouts: SdkTimeouts::read(&number, SdkTimeouts::SES)?,
         })
+    }
+}
+
+impl Config {
+    /// The keys a code is looked up under: the current one, then the previous one if set.
+    pub fn verifying_keys(&self) -> impl Iterator<Item = &TokenKey> {
+        std::iter::once(&self.token_key).chain(self.previous_token_key.as_ref())
+    }
+}
+
+/// The token keys from, in this order: the secret `TOKEN_HMAC_KEY_SECRET_ARN` names (its value
+/// read by the caller), or `TOKEN_HMAC_KEY` (+ `TOKEN_HMAC_KEY_PREVIOUS`), or, for the local
+/// API only, a random key. Setting both sources is refused, so it is always clear which one is
+/// in force.
+fn token_keys(
+    profile: Profile,
+    get: &impl Fn(&str) -> Option<String>,
+    secret: Option<&str>,
+) -> Result<TokenKeys, ConfigError> {
+    const KEY: &str = "TOKEN_HMAC_KEY";
+    const PREVIOUS: &str = "TOKEN_HMAC_KEY_PREVIOUS";
+    let err = |var: &'static str, reason: &str| ConfigError {
+        var,
+        reason: reason.to_owned(),
+    };
+    let (key, previous) = (get(KEY), get(PREVIOUS));
+    if get(TOKEN_KEY_SECRET_VAR).is_some() {
+        if key.is_some() || previous.is_some() {
+            return Err(err(
+                TOKEN_KEY_SECRET_VAR,
+                "set either it or TOKEN_HMAC_KEY (+ TOKEN_HMAC_KEY_PREVIOUS), not both",
+            ));
+        }
+        let secret = secret.ok_or_else(|| {
+            err(
+                TOKEN_KEY_SECRET_VAR,
+                "names a secret nobody read: the functions read it at init \
+                 (shared::wiring::lambda_config); elsewhere set TOKEN_HMAC_KEY",
+            )
+        })?;
+        return TokenKeys::from_secret(secret).map_err(|e| ConfigError {
+            var: TOKEN_KEY_SECRET_VAR,
+            reason: format!("the secret's value is refused: {e}"),
+        });
+    }
+    match key {
+        Some(key) => {
+            let current = TokenKey::new(&key).map_err(|e| err(KEY, &e.to_string()))?;
+            let previous = previous
+                .map(|p| TokenKey::new(&p).map_err(|e| err(PREVIOUS, &e.to_string())))
+                .transpose()?;
+            Ok(TokenKeys { current, previous })
+        }
+        None if previous.is_some() => Err(err(PREVIOUS, "needs TOKEN_HMAC_KEY (the current key)")),
+        None => match profile {
+            Profile::Local { .. } => Ok(TokenKeys {
+                current: TokenKey::random(),
+                previous: None,
+            }),
+            Profile::Lambda => Err(err(
+                KEY,
+                "is required (or TOKEN_HMAC_KEY_SECRET_ARN, as the template sets)",
+            )),
+        },
     }
 }
 
@@ -408,6 +494,111 @@ mod tests {
         assert_eq!(e.var, "TOKEN_HMAC_KEY");
         let e = cfg(Profile::Lambda, &[("TOKEN_HMAC_KEY", "tiny-secret")]).unwrap_err();
         assert!(!e.to_string().contains("tiny-secret"));
+    }
+
+    #[test]
+    fn the_token_keys_come_from_exactly_one_source_and_errors_never_echo_them() {
+        let a = "a-current-key-0123456789abcdef-0123456789";
+        let b = "b-previous-key-0123456789abcdef-012345678";
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf";
+        let code = crate::domain::ResetCode::generate();
+        let hashes = |c: &Config| {
+            c.verifying_keys()
+                .map(|k| k.code_hash(&code))
+                .collect::<Vec<_>>()
+        };
+        let key = |s: &str| TokenKey::new(s).unwrap().code_hash(&code);
+
+        let c = cfg(Profile::Lambda, &[("TOKEN_HMAC_KEY", a)]).unwrap();
+        assert_eq!(hashes(&c), vec![key(a)]);
+        let c = cfg(
+            Profile::Lambda,
+            &[("TOKEN_HMAC_KEY", a), ("TOKEN_HMAC_KEY_PREVIOUS", b)],
+        )
+        .unwrap();
+        assert_eq!(hashes(&c), vec![key(a), key(b)]);
+
+        let vars = [(TOKEN_KEY_SECRET_VAR, arn)];
+        let from_secret = |secret: &str| {
+            Config::from_lookup_with_secret(
+                Profile::Lambda,
+                |k| {
+                    vars.iter()
+                        .find(|(v, _)| *v == k)
+                        .map(|(_, x)| (*x).to_owned())
+                },
+                Some(secret),
+            )
+        };
+        assert_eq!(hashes(&from_secret(a).unwrap()), vec![key(a)]);
+        let pair = format!(r#"{{"current": "{a}", "previous": "{b}"}}"#);
+        assert_eq!(hashes(&from_secret(&pair).unwrap()), vec![key(a), key(b)]);
+
+        for (vars, secret, var) in [
+            // The ARN without its value read (Config::from_env cannot read it).
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn)][..],
+                None,
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            // Two sources.
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn), ("TOKEN_HMAC_KEY", a)][..],
+                Some(b),
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn), ("TOKEN_HMAC_KEY_PREVIOUS", a)][..],
+                Some(b),
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            // Malformed or short secrets.
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn)][..],
+                Some("{\"current\": \"tiny-s3cr3t\"}"),
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn)][..],
+                Some("{\"current\": \"long-enough-s3cr3t-0123456789abcdef\""),
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            (
+                &[(TOKEN_KEY_SECRET_VAR, arn)][..],
+                Some("tiny-s3cr3t"),
+                TOKEN_KEY_SECRET_VAR,
+            ),
+            // A previous key without a current one, or too short.
+            (
+                &[("TOKEN_HMAC_KEY_PREVIOUS", a)][..],
+                None,
+                "TOKEN_HMAC_KEY_PREVIOUS",
+            ),
+            (
+                &[
+                    ("TOKEN_HMAC_KEY", a),
+                    ("TOKEN_HMAC_KEY_PREVIOUS", "tiny-s3cr3t"),
+                ][..],
+                None,
+                "TOKEN_HMAC_KEY_PREVIOUS",
+            ),
+        ] {
+            let e = Config::from_lookup_with_secret(
+                Profile::Lambda,
+                |k| {
+                    vars.iter()
+                        .find(|(v, _)| *v == k)
+                        .map(|(_, x)| (*x).to_owned())
+                },
+                secret,
+            )
+            .unwrap_err();
+            assert_eq!(e.var, var, "{vars:?}");
+            let shown = format!("{e} {e:?}");
+            for secret in [a, b, "s3cr3t"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::clock::SystemClock;
-use crate::config::{Config, SdkTimeouts};
+use crate::config::{Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_VAR};
 use crate::mail::ses::SesMailer;
 use crate::service::{Operation, Ports, ResetService};
 use crate::store::dynamodb::DynamoStore;
@@ -37,6 +37,81 @@ pub fn lambda_sdk_config() -> SdkConfig {
         sdk = sdk.endpoint_url(endpoint);
     }
     sdk.build()
+}
+
+/// A deployed function's settings: the environment, with the token keys read once from the
+/// Secrets Manager secret `TOKEN_HMAC_KEY_SECRET_ARN` names (what the template sets: the
+/// function's environment holds only the ARN), or from `TOKEN_HMAC_KEY` when no ARN is set.
+pub async fn lambda_config() -> Result<Config, ConfigError> {
+    config_with_secret(&lambda_sdk_config(), |k| std::env::var(k).ok()).await
+}
+
+/// As [`lambda_config`], with the settings from `lookup` and Secrets Manager reached through
+/// `sdk` (tests point both at moto). A secret that cannot be read, holds no string, or does not
+/// hold a valid key (pair) stops init with an error naming `TOKEN_HMAC_KEY_SECRET_ARN`, never
+/// the value.
+pub async fn config_with_secret(
+    sdk: &SdkConfig,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let arn = lookup(TOKEN_KEY_SECRET_VAR)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let Some(arn) = arn else {
+        return Config::from_lookup(Profile::Lambda, lookup);
+    };
+    let secret = read_token_key_secret(&secrets_client(sdk), &arn).await?;
+    Config::from_lookup_with_secret(Profile::Lambda, lookup, Some(&secret))
+}
+
+/// The one Secrets Manager call (at init): 1.5 s per attempt, a second attempt after a throttle
+/// or a timeout, 4 s in all, so a hung endpoint fails init well inside Lambda's 10 s init limit.
+const SECRET_TIMEOUTS: SdkTimeouts = SdkTimeouts {
+    operation: Duration::from_secs(4),
+    attempt: Duration::from_millis(1_500),
+    max_attempts: 2,
+};
+
+/// A Secrets Manager client on `sdk`, bounded by [`SECRET_TIMEOUTS`].
+pub fn secrets_client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let conf = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(timeout_config(&SECRET_TIMEOUTS))
+        .retry_config(retry_config(&SECRET_TIMEOUTS, SES_INITIAL_BACKOFF))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
+/// The secret's string (zeroed when dropped). Only the ARN and the time taken are logged.
+async fn read_token_key_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<zeroize::Zeroizing<String>, ConfigError> {
+    let started = std::time::Instant::now();
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError {
+            var: TOKEN_KEY_SECRET_VAR,
+            reason: format!(
+                "the secret could not be read: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ),
+        })?;
+    let secret = out
+        .secret_string
+        .map(zeroize::Zeroizing::new)
+        .ok_or(ConfigError {
+            var: TOKEN_KEY_SECRET_VAR,
+            reason: "the secret holds no SecretString (a binary secret?)".to_owned(),
+        })?;
+    tracing::info!(
+        secret = arn,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "token key read from Secrets Manager"
+    );
+    Ok(secret)
 }
 
 /// The production service for one Lambda function: DynamoDB store and user directory, SES

@@ -18,6 +18,14 @@ pub enum TokenKeyError {
     /// Shorter than 32 bytes: less than the 256 bits of the codes it protects.
     #[error("the token key must be at least 32 bytes long")]
     TooShort,
+    /// The previous key of a key pair is shorter than 32 bytes.
+    #[error("the previous token key must be at least 32 bytes long")]
+    PreviousTooShort,
+    /// A secret that starts with `{` but is not `{"current": "...", "previous": "..."}`.
+    #[error(
+        r#"must be the key itself or JSON {{"current": "<key>", "previous": "<key>"}} ("previous" optional, no other fields)"#
+    )]
+    NotAKeyDocument,
 }
 
 /// The server secret under which codes, emails and IPs are hashed. Redacted in `Debug`,
@@ -75,6 +83,63 @@ impl TokenKey {
             None => "unknown".to_owned(),
         };
         IpKey(self.mac("ip", subject.as_bytes()))
+    }
+}
+
+/// The keys in force during a rotation: codes, email keys and IP keys are made under
+/// `current`; a code is also found under `previous`, so the codes issued before the rotation
+/// keep working until they expire (one `TOKEN_TTL_SECONDS`), after which `previous` is dropped.
+#[derive(Clone, Debug)]
+pub struct TokenKeys {
+    /// Issues and verifies.
+    pub current: TokenKey,
+    /// Only verifies codes issued before the rotation.
+    pub previous: Option<TokenKey>,
+}
+
+impl TokenKeys {
+    /// The keys a Secrets Manager secret holds: either the key itself (what the template's
+    /// generated secret is), or `{"current": "<key>", "previous": "<key>"}` during a rotation
+    /// (`previous` absent, `null` or empty: none). Surrounding whitespace is ignored. The error
+    /// never carries the secret, nor a parser message (those quote the input).
+    pub fn from_secret(secret: &str) -> Result<Self, TokenKeyError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc {
+            current: String,
+            #[serde(default)]
+            previous: Option<String>,
+        }
+        let secret = secret.trim();
+        if !secret.starts_with('{') {
+            return Ok(Self {
+                current: TokenKey::new(secret)?,
+                previous: None,
+            });
+        }
+        let mut doc: Doc =
+            serde_json::from_str(secret).map_err(|_| TokenKeyError::NotAKeyDocument)?;
+        let keys = Self::from_parts(&doc.current, doc.previous.as_deref());
+        zeroize::Zeroize::zeroize(&mut doc.current);
+        if let Some(previous) = doc.previous.as_mut() {
+            zeroize::Zeroize::zeroize(previous);
+        }
+        keys
+    }
+
+    /// A current key and an optional previous one (empty: none), each at least 32 bytes.
+    pub fn from_parts(current: &str, previous: Option<&str>) -> Result<Self, TokenKeyError> {
+        let current = TokenKey::new(current.trim())?;
+        let previous = match previous.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(TokenKey::new(p).map_err(|_| TokenKeyError::PreviousTooShort)?),
+            None => None,
+        };
+        Ok(Self { current, previous })
+    }
+
+    /// The keys a code is looked up under, `current` first.
+    pub fn verifying(&self) -> impl Iterator<Item = &TokenKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
     }
 }
 
@@ -180,8 +245,77 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_is_the_key_itself_or_a_current_and_previous_pair() {
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        let code = ResetCode::generate();
+        let hash = |k: &TokenKey| k.code_hash(&code);
+        let plain = TokenKeys::from_secret(&format!("  {a}\n")).unwrap();
+        assert_eq!(hash(&plain.current), hash(&TokenKey::new(&a).unwrap()));
+        assert!(plain.previous.is_none());
+        assert_eq!(plain.verifying().count(), 1);
+
+        let pair =
+            TokenKeys::from_secret(&format!(r#"{{"current": "{b}", "previous": "{a}"}}"#)).unwrap();
+        let verifying: Vec<_> = pair.verifying().map(hash).collect();
+        let (ka, kb) = (TokenKey::new(&a).unwrap(), TokenKey::new(&b).unwrap());
+        assert_eq!(verifying, vec![hash(&kb), hash(&ka)]);
+        assert_eq!(hash(&pair.current), hash(&kb));
+        for no_previous in [
+            format!(r#"{{"current": "{b}"}}"#),
+            format!(r#"{{"current": "{b}", "previous": null}}"#),
+            format!(r#"{{"current": "{b}", "previous": ""}}"#),
+        ] {
+            let keys = TokenKeys::from_secret(&no_previous).unwrap();
+            assert!(keys.previous.is_none(), "{no_previous}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_secret_is_refused_without_echoing_it() {
+        let long = "s3cr3t-value-that-must-never-be-echoed";
+        for (secret, expected) in [
+            (
+                format!(r#"{{"current": "{long}""#),
+                TokenKeyError::NotAKeyDocument,
+            ),
+            (
+                format!(r#"{{"curent": "{long}"}}"#),
+                TokenKeyError::NotAKeyDocument,
+            ),
+            (
+                format!(r#"{{"current": "{long}", "older": "{long}"}}"#),
+                TokenKeyError::NotAKeyDocument,
+            ),
+            (
+                format!(r#"{{"current": 42, "previous": "{long}"}}"#),
+                TokenKeyError::NotAKeyDocument,
+            ),
+            (
+                r#"{"current": "short"}"#.to_owned(),
+                TokenKeyError::TooShort,
+            ),
+            (
+                format!(r#"{{"current": "{long}", "previous": "short-s3cr3t"}}"#),
+                TokenKeyError::PreviousTooShort,
+            ),
+            ("short-s3cr3t".to_owned(), TokenKeyError::TooShort),
+        ] {
+            let err = TokenKeys::from_secret(&secret).unwrap_err();
+            assert_eq!(err, expected, "{secret}");
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+    }
+
+    #[test]
     fn debug_output_never_shows_the_key() {
         let k = TokenKey::new("super-secret-token-key-0123456789abcdef").unwrap();
         assert_eq!(format!("{k:?}"), "TokenKey(<redacted>)");
+        let keys = TokenKeys {
+            current: k.clone(),
+            previous: Some(k),
+        };
+        assert!(!format!("{keys:?}").contains("super-secret"));
     }
 }

@@ -11,7 +11,7 @@ mod password;
 pub use callback::{AllowedOrigins, CallbackError, CallbackUrl, UrlTemplate};
 pub use code::ResetCode;
 pub use email::{EmailAddress, EmailError};
-pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError};
+pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
 pub use locale::Locale;
 pub use password::{NewPassword, PasswordError};
 

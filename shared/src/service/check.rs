@@ -32,15 +32,14 @@ impl ResetService {
             limit.await?;
             return Ok(CheckOutcome::Invalid);
         };
-        let hash = self.code_hash(&code);
-        let (limited, token) = tokio::join!(limit, self.ports.store.token(&hash, self.now()));
+        let (limited, found) = tokio::join!(limit, self.find_token(&code));
         limited?;
-        let Some(token) = token? else {
+        let Some((token, key)) = found? else {
             return Ok(CheckOutcome::Invalid);
         };
         let user = self.ports.users.by_id(&token.user_id).await?;
         Ok(match user {
-            Some(user) if token.is_bound_to(&user, &self.config.token_key) => CheckOutcome::Valid {
+            Some(user) if token.is_bound_to(&user, key) => CheckOutcome::Valid {
                 expires_at: token.expires_at,
             },
             _ => CheckOutcome::Invalid,

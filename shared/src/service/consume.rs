@@ -34,10 +34,9 @@ impl ResetService {
             limit.await?;
             return Err(ServiceError::InvalidCode);
         };
-        let hash = self.code_hash(&code);
-        let (limited, token) = tokio::join!(limit, self.ports.store.token(&hash, self.now()));
+        let (limited, found) = tokio::join!(limit, self.find_token(&code));
         limited?;
-        let token = token?.ok_or(ServiceError::InvalidCode)?;
+        let (token, key) = found?.ok_or(ServiceError::InvalidCode)?;
         let password_hash = password::hash_off_thread(cmd.password).await?;
         let now = self.now();
         let (slots, user) = tokio::join!(
@@ -45,7 +44,7 @@ impl ResetService {
             self.ports.users.by_id(&token.user_id),
         );
         let (slots, user) = (slots?, user?);
-        let Some(user) = user.filter(|u| token.is_bound_to(u, &self.config.token_key)) else {
+        let Some(user) = user.filter(|u| token.is_bound_to(u, key)) else {
             tracing::warn!(
                 "reset code for an account that is gone, disabled, or changed since it was issued"
             );

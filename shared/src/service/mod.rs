@@ -129,8 +129,17 @@ impl ResetService {
         self.ports.clock.now_secs()
     }
 
-    fn code_hash(&self, code: &crate::domain::ResetCode) -> TokenHash {
-        self.config.token_key.code_hash(code)
+    /// The unexpired token a code names, and the key it was found under: the current token
+    /// key or, during a rotation, the previous one (both hashes looked up concurrently: one
+    /// round trip). The token's email key was made under that same key.
+    async fn find_token(
+        &self,
+        code: &crate::domain::ResetCode,
+    ) -> Result<Option<(crate::store::TokenRecord, &crate::domain::TokenKey)>, StoreError> {
+        let keys: Vec<_> = self.config.verifying_keys().collect();
+        let hashes: Vec<TokenHash> = keys.iter().map(|k| k.code_hash(code)).collect();
+        let found = self.ports.store.token_among(&hashes, self.now()).await?;
+        Ok(found.map(|(i, token)| (token, keys[i])))
     }
 
     /// Counts one call from `client` against the route's fixed-window limit (IPv6 by prefix,

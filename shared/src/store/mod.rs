@@ -191,6 +191,31 @@ pub trait ResetStore: Send + Sync {
     /// The token with this hash if it exists and is unexpired at `now`.
     async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError>;
 
+    /// The first of `hashes` (in order) that names a token unexpired at `now`, with its index:
+    /// a code's hashes under the current and the previous token key during a rotation. The
+    /// lookups run concurrently, so a second key costs a read but no round trip. A hit wins
+    /// over the other lookup's failure; a miss with a failure is the failure.
+    async fn token_among(
+        &self,
+        hashes: &[TokenHash],
+        now: u64,
+    ) -> Result<Option<(usize, TokenRecord)>, StoreError> {
+        match hashes {
+            [] => Ok(None),
+            [only] => Ok(self.token(only, now).await?.map(|t| (0, t))),
+            [first, rest @ ..] => {
+                let (first, rest) =
+                    tokio::join!(self.token(first, now), self.token_among(rest, now));
+                match (first, rest) {
+                    (Ok(Some(t)), _) => Ok(Some((0, t))),
+                    (_, Ok(Some((i, t)))) => Ok(Some((i + 1, t))),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                    (Ok(None), Ok(None)) => Ok(None),
+                }
+            }
+        }
+    }
+
     /// Spends the token and sets the password atomically; see [`PasswordChange`].
     async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError>;
 
