@@ -1,0 +1,521 @@
+//! Rotating the token key (issue 20, finding 6): codes are issued under the current key and
+//! found under the current or the previous one, so a rotation (current = B, previous = A) keeps
+//! every live code working until it expires, and dropping A afterwards kills what is left of
+//! them. The same tests run on both adapters (memory, DynamoDB on moto).
+//!
+//! The deployed functions read the keys from the Secrets Manager secret named by
+//! `TOKEN_HMAC_KEY_SECRET_ARN`, once at init: tested here on moto, the secret created through
+//! the SDK, both in-process (`shared::wiring::config_with_secret`) and through the real `check`
+//! binary under a Runtime API stand-in. A missing or malformed secret stops init with an error
+//! that names the setting and never the value.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use integration_tests::app::{
+    ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, T0, TOKEN_KEY, TTL, TestApp, config, password,
+};
+use integration_tests::moto;
+use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary};
+use serde_json::{Value, json};
+use shared::config::{ConfigError, TOKEN_KEY_SECRET_VAR};
+use shared::domain::{Locale, ResetCode};
+use shared::service::{
+    Caller, CheckOutcome, ClientIp, ConsumeReset, LinkTarget, Ports, RequestReset, ResetService,
+    ServiceError, Target,
+};
+
+const ADA: &str = "ada@example.com";
+/// Key A is the test apps' own key ([`TOKEN_KEY`]); B is the one rotated to.
+const KEY_B: &str = "key-rotation-tests-new-key-B-0123456789abcdef";
+const NEW_PASSWORD: &str = "correct horse battery staple";
+
+/// A service on the app's backend, clock and inbox with other token-key settings.
+fn service_with<B: Backend>(app: &TestApp<B>, keys: &[(&str, &str)]) -> ResetService {
+    let base = app.backend.config();
+    ResetService::new(
+        config(&base.reset_table, &base.users.table, keys),
+        Ports {
+            store: app.backend.store(),
+            users: app.backend.users(),
+            mailer: app.inbox.clone(),
+            clock: app.clock.clone(),
+        },
+    )
+}
+
+/// current = B, previous = A: the rotation's first TTL.
+fn rotated<B: Backend>(app: &TestApp<B>) -> ResetService {
+    service_with(
+        app,
+        &[
+            ("TOKEN_HMAC_KEY", KEY_B),
+            ("TOKEN_HMAC_KEY_PREVIOUS", TOKEN_KEY),
+        ],
+    )
+}
+
+/// current = B alone: A dropped after one TTL.
+fn dropped<B: Backend>(app: &TestApp<B>) -> ResetService {
+    service_with(app, &[("TOKEN_HMAC_KEY", KEY_B)])
+}
+
+async fn request(service: &ResetService, email: &str) -> Result<(), ServiceError> {
+    service
+        .request(RequestReset {
+            caller: Caller::Public,
+            target: Target::Email(integration_tests::app::address(email)),
+            link: LinkTarget::Callback(
+                service
+                    .config()
+                    .default_callback
+                    .clone()
+                    .expect("a default callback"),
+            ),
+            locale: Locale::En,
+            return_code: false,
+            send_email: true,
+            max_concurrent: None,
+            client_ip: ClientIp::Exempt,
+        })
+        .await
+        .map(|_| ())
+}
+
+async fn check(service: &ResetService, code: &ResetCode) -> CheckOutcome {
+    service
+        .check(Some(code.clone()), ClientIp::Exempt)
+        .await
+        .expect("check answers")
+}
+
+async fn consume(service: &ResetService, code: &ResetCode) -> Result<(), ServiceError> {
+    service
+        .consume(ConsumeReset {
+            code: Some(code.clone()),
+            password: password(NEW_PASSWORD),
+            locale: Locale::En,
+            client_ip: ClientIp::Exempt,
+        })
+        .await
+}
+
+async fn app_with_ada<B: Backend>(label: &str) -> TestApp<B> {
+    let app = TestApp::<B>::start(label).await;
+    app.backend.put_user("user-ada", ADA).await;
+    app
+}
+
+const VALID: CheckOutcome = CheckOutcome::Valid {
+    expires_at: T0 + TTL,
+};
+
+async fn a_code_issued_under_the_old_key_works_after_the_rotation_and_dies_with_the_old_key<
+    B: Backend,
+>() {
+    let app = app_with_ada::<B>("rotate-old").await;
+    app.request(ADA).await.expect("request under key A");
+    let code = app.last_code();
+
+    let (rotated, dropped) = (rotated(&app), dropped(&app));
+    assert_eq!(
+        check(&rotated, &code).await,
+        VALID,
+        "found under previous A"
+    );
+    assert_eq!(
+        check(&dropped, &code).await,
+        CheckOutcome::Invalid,
+        "A dropped: the code is dead"
+    );
+    assert!(matches!(
+        consume(&dropped, &code).await,
+        Err(ServiceError::InvalidCode)
+    ));
+    assert_eq!(app.backend.password_hash("user-ada").await, None);
+
+    consume(&rotated, &code)
+        .await
+        .expect("consumed under previous A");
+    assert!(app.backend.password_hash("user-ada").await.is_some());
+    assert_eq!(check(&rotated, &code).await, CheckOutcome::Invalid, "spent");
+}
+
+async fn a_code_issued_under_the_new_key_works_during_and_after_the_rotation<B: Backend>() {
+    let app = app_with_ada::<B>("rotate-new").await;
+    let rotated = rotated(&app);
+    request(&rotated, ADA).await.expect("request under key B");
+    let code = app.last_code();
+
+    assert_eq!(check(&rotated, &code).await, VALID);
+    assert_eq!(
+        check(&app.service, &code).await,
+        CheckOutcome::Invalid,
+        "issued under B, not A"
+    );
+    let dropped = dropped(&app);
+    assert_eq!(check(&dropped, &code).await, VALID);
+    consume(&dropped, &code).await.expect("consumed under B");
+    assert!(app.backend.password_hash("user-ada").await.is_some());
+}
+
+async fn a_code_found_under_the_previous_key_is_still_bound_to_its_address<B: Backend>() {
+    let app = app_with_ada::<B>("rotate-bound").await;
+    app.request(ADA).await.expect("request under key A");
+    let code = app.last_code();
+    let rotated = rotated(&app);
+    assert_eq!(check(&rotated, &code).await, VALID);
+
+    app.backend
+        .update_user("user-ada", Some("ada.new@example.com"), None, None)
+        .await;
+    assert_eq!(check(&rotated, &code).await, CheckOutcome::Invalid);
+    assert!(matches!(
+        consume(&rotated, &code).await,
+        Err(ServiceError::InvalidCode)
+    ));
+}
+
+/// Documented in README ("Rotating the token key"): slots are keyed under the current key,
+/// so the first TTL after a rotation allows up to twice the cap per address, once.
+async fn a_rotation_starts_the_per_email_cap_afresh_once<B: Backend>() {
+    let app = app_with_ada::<B>("rotate-cap").await;
+    for _ in 0..3 {
+        app.request(ADA).await.expect("a slot under A");
+    }
+    assert!(matches!(
+        app.request(ADA).await,
+        Err(ServiceError::TooManyRequests { .. })
+    ));
+    let rotated = rotated(&app);
+    for _ in 0..3 {
+        request(&rotated, ADA).await.expect("a slot under B");
+    }
+    assert!(matches!(
+        request(&rotated, ADA).await,
+        Err(ServiceError::TooManyRequests { .. })
+    ));
+}
+
+macro_rules! on_both_adapters {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Memory>().await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test::<integration_tests::app::Dynamo>().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_adapters!(
+    a_code_issued_under_the_old_key_works_after_the_rotation_and_dies_with_the_old_key,
+    a_code_issued_under_the_new_key_works_during_and_after_the_rotation,
+    a_code_found_under_the_previous_key_is_still_bound_to_its_address,
+    a_rotation_starts_the_per_email_cap_afresh_once,
+);
+
+// ------------------------------------------------------------------ Secrets Manager on moto
+
+/// SDK settings for moto, as a function's would be for AWS.
+fn moto_sdk() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(moto::REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "moto",
+        )))
+        .endpoint_url(moto::endpoint())
+        .build()
+}
+
+/// Creates a secret with a string value through the SDK; returns its ARN.
+async fn create_secret(label: &str, value: &str) -> String {
+    shared::wiring::secrets_client(&moto_sdk())
+        .create_secret()
+        .name(moto::unique_prefix(label))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create the secret on moto")
+        .arn()
+        .expect("an ARN")
+        .to_owned()
+}
+
+/// `config_with_secret` with the test settings (no `TOKEN_HMAC_KEY`) and `arn`.
+async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigError> {
+    let vars = [
+        (TOKEN_KEY_SECRET_VAR, arn),
+        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+        ("DEFAULT_CALLBACK_URL", CALLBACK),
+    ];
+    shared::wiring::config_with_secret(&moto_sdk(), |k| {
+        vars.iter()
+            .find(|(v, _)| *v == k)
+            .map(|(_, x)| (*x).to_owned())
+    })
+    .await
+}
+
+fn rotation_secret() -> String {
+    json!({"current": KEY_B, "previous": TOKEN_KEY}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_reads_the_current_and_previous_keys_from_secrets_manager() {
+    let arn = create_secret("keys", &rotation_secret()).await;
+    let from_secret = config_from_secret(&arn).await.expect("the secret is read");
+    let from_env = config(
+        "t",
+        "u",
+        &[
+            ("TOKEN_HMAC_KEY", KEY_B),
+            ("TOKEN_HMAC_KEY_PREVIOUS", TOKEN_KEY),
+        ],
+    );
+    let code = ResetCode::generate();
+    let hashes = |c: &shared::config::Config| {
+        c.verifying_keys()
+            .map(|k| k.code_hash(&code))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hashes(&from_secret), hashes(&from_env));
+    assert_eq!(hashes(&from_secret).len(), 2);
+
+    // The key alone (what the template's generated secret holds) is the current key.
+    let arn = create_secret("plain", KEY_B).await;
+    let plain = config_from_secret(&arn).await.expect("the secret is read");
+    assert_eq!(
+        hashes(&plain),
+        hashes(&config("t", "u", &[("TOKEN_HMAC_KEY", KEY_B)]))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_malformed_secret_stops_init_naming_the_setting_never_the_value() {
+    const LEAK: &str = "this-value-must-never-be-echoed-0123456789";
+    let missing = format!(
+        "arn:aws:secretsmanager:{}:123456789012:secret:no-such-secret-AbCdEf",
+        moto::REGION
+    );
+    let binary = {
+        let name = moto::unique_prefix("binary");
+        shared::wiring::secrets_client(&moto_sdk())
+            .create_secret()
+            .name(&name)
+            .secret_binary(aws_smithy_types::Blob::new(LEAK.as_bytes()))
+            .send()
+            .await
+            .expect("create a binary secret")
+            .arn()
+            .expect("an ARN")
+            .to_owned()
+    };
+    let mut cases = vec![("missing", missing), ("binary", binary)];
+    for (label, value) in [
+        ("truncated", format!(r#"{{"current": "{LEAK}""#)),
+        ("misspelt", format!(r#"{{"curent": "{LEAK}"}}"#)),
+        (
+            "extra",
+            format!(r#"{{"current": "{LEAK}", "old": "{LEAK}"}}"#),
+        ),
+        (
+            "number",
+            format!(r#"{{"current": 7, "previous": "{LEAK}"}}"#),
+        ),
+        ("short", "short-this-value-must".to_owned()),
+        (
+            "short-previous",
+            format!(r#"{{"current": "{LEAK}", "previous": "short-this-value"}}"#),
+        ),
+    ] {
+        cases.push((label, create_secret(label, &value).await));
+    }
+    for (label, arn) in cases {
+        let e = config_from_secret(&arn)
+            .await
+            .expect_err("init must stop on a bad secret");
+        assert_eq!(e.var, TOKEN_KEY_SECRET_VAR, "{label}");
+        let shown = format!("{e} | {e:?}");
+        assert!(!shown.contains("this-value"), "{label}: {shown}");
+    }
+}
+
+/// A check event for `code`, as API Gateway sends it.
+fn check_event(code: &str) -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/check-ok.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let body = json!({ "code": code }).to_string();
+    event["headers"]["content-length"] = body.len().to_string().into();
+    event["body"] = body.into();
+    event
+}
+
+/// Lambda's environment for `function` against `api` and moto, with `keys` for the token key.
+fn lambda_env(
+    function: &str,
+    api: &str,
+    backend: &Dynamo,
+    keys: (&str, &str),
+) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = vec![
+        ("AWS_LAMBDA_RUNTIME_API", api.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function}"),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
+        ("AWS_ENDPOINT_URL", moto::endpoint()),
+        ("AWS_REGION", moto::REGION.into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN.into()),
+        ("DEFAULT_CALLBACK_URL", CALLBACK.into()),
+        ("RESET_TABLE_NAME", backend.reset_table().to_owned()),
+        ("USERS_TABLE_NAME", backend.users_table().to_owned()),
+        ("MIN_REQUEST_RESPONSE_MS", "0".into()),
+    ];
+    let var = if keys.0 == TOKEN_KEY_SECRET_VAR {
+        TOKEN_KEY_SECRET_VAR
+    } else {
+        "TOKEN_HMAC_KEY"
+    };
+    env.push((var, keys.1.to_owned()));
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_function_reads_its_keys_from_the_secret_at_init() {
+    let bin = function_binary("check");
+    let app = app_with_ada::<Dynamo>("rotate-fn").await;
+    // A code issued under A (before the rotation), one under B (after it).
+    app.request(ADA).await.expect("request under key A");
+    let code_a = app.last_code();
+    request(&rotated(&app), ADA)
+        .await
+        .expect("request under key B");
+    let code_b = app.last_code();
+    let arn = create_secret("fn-keys", &rotation_secret()).await;
+
+    let api = RuntimeApi::start().await;
+    let env = lambda_env(
+        "check",
+        &api.address(),
+        &app.backend,
+        (TOKEN_KEY_SECRET_VAR, &arn),
+    );
+    let function = Function::start(&bin, &env);
+    for code in [&code_a, &code_b] {
+        let answer = api
+            .invoke(&check_event(code.expose()), Duration::from_secs(60))
+            .await;
+        let Some(Answer::Response(r)) = answer else {
+            panic!("check answered {answer:?}; logs:\n{}", function.stop());
+        };
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        assert_eq!(r["statusCode"], 200, "{body}");
+        assert_eq!(body["is_valid"], true, "{body}");
+    }
+    assert!(api.init_errors().is_empty(), "{:?}", api.init_errors());
+    let logs = function.stop();
+    assert!(
+        logs.contains("token key read from Secrets Manager"),
+        "{logs}"
+    );
+    for secret in [TOKEN_KEY, KEY_B] {
+        assert!(!logs.contains(secret), "a key is in the logs:\n{logs}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_function_stops_at_init_on_a_malformed_secret_without_echoing_it() {
+    const LEAK: &str = "function-must-never-echo-this-0123456789";
+    let bin = function_binary("check");
+    let backend = Dynamo::start("rotate-bad", &[]).await;
+    let arn = create_secret("fn-bad", &format!(r#"{{"current": "{LEAK}""#)).await;
+    let api = RuntimeApi::start().await;
+    let env = lambda_env(
+        "check",
+        &api.address(),
+        &backend,
+        (TOKEN_KEY_SECRET_VAR, &arn),
+    );
+    // The process ends by itself: run it to its exit (bounded), not through `Function`.
+    let mut child = Command::new(&bin)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the check binary");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the check binary") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the check binary did not stop at init within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let out = child.wait_with_output().expect("its output");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!status.success(), "init must fail: {logs}");
+    assert!(logs.contains(TOKEN_KEY_SECRET_VAR), "{logs}");
+    assert!(!logs.contains("never-echo-this"), "{logs}");
+    assert!(
+        api.unexpected_requests().is_empty() && api.init_errors().is_empty(),
+        "no invocation was polled"
+    );
+}
+
+/// The init cost of the secret, on moto (plain HTTP on 127.0.0.1, so no TLS handshake): a
+/// fresh SDK client and one GetSecretValue, against the environment-only path. Printed, not
+/// asserted (BENCHMARKS.md, "Token key from Secrets Manager").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_the_secret_at_init_costs_one_round_trip() {
+    let arn = create_secret("cost", &rotation_secret()).await;
+    let mut with_secret = Vec::new();
+    let mut env_only = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        config_from_secret(&arn).await.expect("read");
+        with_secret.push(t.elapsed());
+        let t = Instant::now();
+        let _ = config("t", "u", &[("TOKEN_HMAC_KEY", KEY_B)]);
+        env_only.push(t.elapsed());
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "config with the secret read (fresh client + GetSecretValue on moto): median {:?}, max {:?}; \
+         from the environment: median {:?}",
+        median(&mut with_secret),
+        with_secret.last().unwrap(),
+        median(&mut env_only)
+    );
+}
