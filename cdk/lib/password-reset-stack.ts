@@ -94,6 +94,7 @@ export class PasswordResetStack extends cdk.Stack {
       ALLOWED_CALLBACK_ORIGINS: s.allowedCallbackOrigins,
       DEFAULT_CALLBACK_URL: s.defaultCallbackUrl,
       APP_NAME: s.appName,
+      ALLOWED_CALLBACK_URLS: s.allowedCallbackUrls,
       NOTIFY_PASSWORD_CHANGED: String(s.notifyPasswordChanged),
       RESET_TABLE_NAME: resetTable.tableName,
       USERS_TABLE_NAME: usersTableName,

@@ -7,6 +7,8 @@ export interface Settings {
   // Function settings (environment variables).
   readonly allowedCallbackOrigins: string;
   readonly defaultCallbackUrl: string;
+  /** Exact callback URLs a public caller may send; empty: any on an allowed origin. */
+  readonly allowedCallbackUrls: string;
   readonly mailFrom: string;
   readonly sesConfigurationSet: string;
   readonly appName: string;
@@ -57,6 +59,7 @@ export interface Settings {
 
 export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   defaultCallbackUrl: '',
+  allowedCallbackUrls: '',
   sesConfigurationSet: '',
   appName: 'Example App',
   notifyPasswordChanged: true,
@@ -150,6 +153,7 @@ export function settingsFromContext(node: Node): Settings {
     ),
     mailFrom: required('mailFrom', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'no-reply@example.com'),
     defaultCallbackUrl: str('defaultCallbackUrl', DEFAULTS.defaultCallbackUrl),
+    allowedCallbackUrls: str('allowedCallbackUrls', DEFAULTS.allowedCallbackUrls),
     sesConfigurationSet: str('sesConfigurationSet', DEFAULTS.sesConfigurationSet),
     appName: str('appName', DEFAULTS.appName),
     notifyPasswordChanged: bool('notifyPasswordChanged', DEFAULTS.notifyPasswordChanged),

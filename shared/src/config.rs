@@ -19,6 +19,7 @@ pub const VARIABLES: &[&str] = &[
     "MAX_CONCURRENT_REQUESTS",
     "ALLOWED_CALLBACK_ORIGINS",
     "DEFAULT_CALLBACK_URL",
+    "ALLOWED_CALLBACK_URLS",
     "APP_NAME",
     "NOTIFY_PASSWORD_CHANGED",
     "RESET_TABLE_NAME",
@@ -156,6 +157,10 @@ pub struct Config {
     pub app_name: String,
     /// Send "your password was changed" after a consume.
     pub notify_password_changed: bool,
+    /// When set, the only `callback_url`s a public caller may send (exact match after parsing;
+    /// the default callback is always allowed). Stops an attacker from pointing a victim's
+    /// reset mails at a dead page of an allowed origin. `None`: any URL on an allowed origin.
+    pub allowed_callback_urls: Option<Vec<CallbackUrl>>,
     /// The reset table.
     pub reset_table: String,
     /// The app's users table.
@@ -274,6 +279,22 @@ impl Config {
             })
             .transpose()?;
         let mail_from = EmailAddress::parse(&text("MAIL_FROM", "no-reply@example.com"))
+        let allowed_callback_urls = get("ALLOWED_CALLBACK_URLS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(|u| {
+                        CallbackUrl::parse(u, &allowed_origins).map_err(|e| {
+                            err(
+                                "ALLOWED_CALLBACK_URLS",
+                                format!("{e} (each must be on ALLOWED_CALLBACK_ORIGINS)"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
             .map_err(|e| err("MAIL_FROM", e.to_string()))?;
         let key_attribute = text("USERS_KEY_ATTRIBUTE", "id");
         let email_attribute = text("USERS_EMAIL_ATTRIBUTE", "email");
@@ -298,6 +319,7 @@ impl Config {
                 table: text("USERS_TABLE_NAME", "users"),
                 key_attribute,
                 email_attribute,
+            allowed_callback_urls,
                 email_index,
                 password_attribute: text("USERS_PASSWORD_ATTRIBUTE", "password_hash"),
                 password_changed_attribute: text(
@@ -656,6 +678,10 @@ mod tests {
         let s = c.ses_timeouts;
         assert_eq!(
             (s.operation, s.attempt, s.max_attempts),
+            (
+                "ALLOWED_CALLBACK_URLS",
+                "https://elsewhere.example.org/reset",
+            ),
             (
                 Duration::from_millis(2_500),
                 Duration::from_millis(1_200),

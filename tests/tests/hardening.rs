@@ -340,6 +340,79 @@ async fn ipv6_clients_are_limited_by_their_prefix<B: Backend>() {
     }
 }
 
+async fn public_callers_may_send_only_the_listed_callback_urls<B: Backend>() {
+    let listed = "https://app.example.com/account/reset?from=mail";
+    let app = app_with_ada::<B>(
+        "callback-list",
+        &[(
+            "ALLOWED_CALLBACK_URLS",
+            &format!("{listed}, https://app.example.com/other"),
+        )],
+    )
+    .await;
+    let dead = json!({"email": ADA, "callback_url": "https://app.example.com/nowhere"});
+    let r = app.call(Operation::Request, dead.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "VALIDATION_FAILED");
+    assert!(r.body["field_errors"]["callback_url"].is_string());
+    assert_eq!(app.backend.token_items().await, 0, "nothing taken");
+    assert!(app.inbox.sent().is_empty());
+
+    let r = app
+        .call(
+            Operation::Request,
+            json!({"email": ADA, "callback_url": listed}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let link = app.inbox.sent().last().unwrap().link.clone().unwrap();
+    assert!(link.starts_with(&format!("{listed}&code=")), "{link}");
+    // The default callback is always allowed.
+    let r = app.call(Operation::Request, json!({"email": ADA})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The app's backend may still point anywhere on an allowed origin.
+    let r = app.call_as_server(Operation::Request, dead).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+async fn strangers_filling_the_public_slots_do_not_block_the_apps_backend<B: Backend>() {
+    let app = app_with_ada::<B>("server-slots", &[]).await;
+    for _ in 0..3 {
+        app.request(ADA).await.expect("public request");
+    }
+    assert!(matches!(
+        app.request(ADA).await,
+        Err(ServiceError::TooManyRequests { .. })
+    ));
+    for _ in 0..3 {
+        let r = app
+            .call_as_server(Operation::Request, json!({"user_id": "user-ada"}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "the backend has slots of its own");
+    }
+    let r = app
+        .call_as_server(Operation::Request, json!({"user_id": "user-ada"}))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "and its own cap");
+    assert_eq!(app.backend.token_items().await, 6);
+
+    // Consuming any code revokes every other, public and server alike.
+    let codes: Vec<_> = app
+        .inbox
+        .sent()
+        .iter()
+        .map(|m| integration_tests::app::code_in(m.link.as_deref().unwrap()))
+        .collect();
+    app.consume(&codes[4], FIRST).await.expect("consumed");
+    for (i, code) in codes.iter().enumerate() {
+        assert_eq!(app.check(code).await, CheckOutcome::Invalid, "code {i}");
+    }
+    assert_eq!(app.backend.token_items().await, 0);
+    app.request(ADA)
+        .await
+        .expect("the public cap is free again");
+}
+
 macro_rules! both_adapters {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -372,6 +445,8 @@ both_adapters!(
     two_accounts_matching_one_address_count_as_none,
     public_calls_without_a_client_address_share_one_bucket,
     ipv6_clients_are_limited_by_their_prefix,
+    public_callers_may_send_only_the_listed_callback_urls,
+    strangers_filling_the_public_slots_do_not_block_the_apps_backend,
 );
 
 /// A store whose every call takes `per_call` on the app's clock: the work the response-time

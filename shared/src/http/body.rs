@@ -130,6 +130,15 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
+/// Whether a public caller may have its mail point at `url`: any URL on an allowed origin,
+/// unless `ALLOWED_CALLBACK_URLS` lists the exact ones (the default callback always counts).
+fn public_callback_allowed(config: &Config, url: &CallbackUrl) -> bool {
+    match &config.allowed_callback_urls {
+        None => true,
+        Some(list) => list.contains(url) || config.default_callback.as_ref() == Some(url),
+    }
+}
+
 /// `POST /password-reset/request`.
 pub fn request_command(
     obj: Map<String, Value>,
@@ -183,10 +192,20 @@ pub fn request_command(
     let template = f.opt_str("url_template");
     let origins = &config.allowed_origins;
     let link = match (callback, template) {
-        (Some(cb), None) => CallbackUrl::parse(&cb, origins)
-            .map(LinkTarget::Callback)
-            .map_err(|e| f.fail("callback_url", e.to_string()))
-            .ok(),
+        (Some(cb), None) => match CallbackUrl::parse(&cb, origins) {
+            Ok(url) if caller == Caller::Public && !public_callback_allowed(config, &url) => {
+                f.fail(
+                    "callback_url",
+                    "must be one of the allowed callback URLs (ALLOWED_CALLBACK_URLS)",
+                );
+                None
+            }
+            Ok(url) => Some(LinkTarget::Callback(url)),
+            Err(e) => {
+                f.fail("callback_url", e.to_string());
+                None
+            }
+        },
         (None, Some(t)) => UrlTemplate::parse(&t, origins)
             .map(LinkTarget::Template)
             .map_err(|e| f.fail("url_template", e.to_string()))

@@ -14,6 +14,11 @@ use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
 /// what is left is for rendering the answer. At most a quarter of the floor.
 const MAIL_DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
+/// Server callers' slots are numbered from here, public callers' from 0: each has its own
+/// `MAX_CONCURRENT_REQUESTS`, so a stranger filling an address's public slots cannot stop the
+/// app's backend (an admin, a support tool) from resetting it. Consume revokes both.
+pub const SERVER_SLOT_BASE: u32 = 100;
+
 /// Whose password: an address (anyone) or a user id (server callers).
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -142,8 +147,19 @@ impl ResetService {
                 password_changed_at: u.password_changed_at,
             })
         };
+        let base = match cmd.caller {
+            Caller::Public => 0,
+            Caller::Server => SERVER_SLOT_BASE,
+        };
         let claimed = self
-            .claim_slot(&email_key, cap, slots, now, expires_at, &token_for)
+            .claim_slot(
+                &email_key,
+                base..base + cap,
+                slots,
+                now,
+                expires_at,
+                &token_for,
+            )
             .await?;
         let (Some(user), Some(code), Some(token)) = (user, code, claimed) else {
             tracing::info!("reset requested for an address with no account");
@@ -162,20 +178,20 @@ impl ResetService {
         }))
     }
 
-    /// Claims a free slot below `cap` with a conditional write. Losing a race moves on to the
+    /// Claims a free slot in `range` (the caller's own slots) with a conditional write. Losing a race moves on to the
     /// next free slot; after losing them all the slots are read once more. Returns the stored
     /// token (for a known user), `None` for an unknown address, or 429 when all are taken.
     async fn claim_slot(
         &self,
         email_key: &EmailKey,
-        cap: u32,
+        range: std::ops::Range<u32>,
         mut live: Vec<SlotRecord>,
         now: u64,
         expires_at: u64,
         token_for: &(dyn Fn(u32) -> Option<TokenRecord> + Sync),
     ) -> Result<Option<TokenRecord>, ServiceError> {
         for round in 0..2 {
-            let free = (0..cap).filter(|n| !live.iter().any(|s| s.slot == *n));
+            let free = range.clone().filter(|n| !live.iter().any(|s| s.slot == *n));
             for slot in free {
                 let token = token_for(slot);
                 let claim = SlotClaim {
@@ -195,7 +211,7 @@ impl ResetService {
         }
         let earliest = live
             .iter()
-            .filter(|s| s.slot < cap)
+            .filter(|s| range.contains(&s.slot))
             .map(|s| s.expires_at)
             .min()
             .unwrap_or(expires_at);
