@@ -22,10 +22,7 @@ use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_bina
 use serde_json::{Value, json};
 use shared::config::{ConfigError, TOKEN_KEY_SECRET_VAR};
 use shared::domain::{Locale, ResetCode};
-use shared::service::{
-    Caller, CheckOutcome, ClientIp, ConsumeReset, LinkTarget, Ports, RequestReset, ResetService,
-    ServiceError, Target,
-};
+use shared::service::{CheckOutcome, ClientIp, ConsumeReset, Ports, ResetService, ServiceError};
 
 const ADA: &str = "ada@example.com";
 /// Key A is the test apps' own key ([`TOKEN_KEY`]); B is the one rotated to.
@@ -62,26 +59,16 @@ fn dropped<B: Backend>(app: &TestApp<B>) -> ResetService {
     service_with(app, &[("TOKEN_HMAC_KEY", KEY_B)])
 }
 
-async fn request(service: &ResetService, email: &str) -> Result<(), ServiceError> {
-    service
-        .request(RequestReset {
-            caller: Caller::Public,
-            target: Target::Email(integration_tests::app::address(email)),
-            link: LinkTarget::Callback(
-                service
-                    .config()
-                    .default_callback
-                    .clone()
-                    .expect("a default callback"),
-            ),
-            locale: Locale::En,
-            return_code: false,
-            send_email: true,
-            max_concurrent: None,
-            client_ip: ClientIp::Exempt,
-        })
-        .await
-        .map(|_| ())
+/// A public request for `email` through `service` (the app's own helper, its service swapped).
+async fn request_with<B: Backend>(
+    app: &mut TestApp<B>,
+    service: ResetService,
+    email: &str,
+) -> Result<(), ServiceError> {
+    let own = std::mem::replace(&mut app.service, service);
+    let result = app.request(email).await.map(|_| ());
+    app.service = own;
+    result
 }
 
 async fn check(service: &ResetService, code: &ResetCode) -> CheckOutcome {
@@ -144,10 +131,13 @@ async fn a_code_issued_under_the_old_key_works_after_the_rotation_and_dies_with_
 }
 
 async fn a_code_issued_under_the_new_key_works_during_and_after_the_rotation<B: Backend>() {
-    let app = app_with_ada::<B>("rotate-new").await;
-    let rotated = rotated(&app);
-    request(&rotated, ADA).await.expect("request under key B");
+    let mut app = app_with_ada::<B>("rotate-new").await;
+    let service = rotated(&app);
+    request_with(&mut app, service, ADA)
+        .await
+        .expect("request under key B");
     let code = app.last_code();
+    let rotated = rotated(&app);
 
     assert_eq!(check(&rotated, &code).await, VALID);
     assert_eq!(
@@ -181,7 +171,7 @@ async fn a_code_found_under_the_previous_key_is_still_bound_to_its_address<B: Ba
 /// Documented in README ("Rotating the token key"): slots are keyed under the current key,
 /// so the first TTL after a rotation allows up to twice the cap per address, once.
 async fn a_rotation_starts_the_per_email_cap_afresh_once<B: Backend>() {
-    let app = app_with_ada::<B>("rotate-cap").await;
+    let mut app = app_with_ada::<B>("rotate-cap").await;
     for _ in 0..3 {
         app.request(ADA).await.expect("a slot under A");
     }
@@ -189,12 +179,15 @@ async fn a_rotation_starts_the_per_email_cap_afresh_once<B: Backend>() {
         app.request(ADA).await,
         Err(ServiceError::TooManyRequests { .. })
     ));
-    let rotated = rotated(&app);
     for _ in 0..3 {
-        request(&rotated, ADA).await.expect("a slot under B");
+        let service = rotated(&app);
+        request_with(&mut app, service, ADA)
+            .await
+            .expect("a slot under B");
     }
+    let service = rotated(&app);
     assert!(matches!(
-        request(&rotated, ADA).await,
+        request_with(&mut app, service, ADA).await,
         Err(ServiceError::TooManyRequests { .. })
     ));
 }
@@ -403,11 +396,12 @@ fn lambda_env(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_check_function_reads_its_keys_from_the_secret_at_init() {
     let bin = function_binary("check");
-    let app = app_with_ada::<Dynamo>("rotate-fn").await;
+    let mut app = app_with_ada::<Dynamo>("rotate-fn").await;
     // A code issued under A (before the rotation), one under B (after it).
     app.request(ADA).await.expect("request under key A");
     let code_a = app.last_code();
-    request(&rotated(&app), ADA)
+    let service = rotated(&app);
+    request_with(&mut app, service, ADA)
         .await
         .expect("request under key B");
     let code_b = app.last_code();

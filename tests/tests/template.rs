@@ -9,7 +9,9 @@
 //! attributes plus the password, with `ReturnValues` NONE; every `ses:SendEmail` is bound to
 //! the sender by `ses:FromAddress` and no statement names `identity/*`; logs go only to the
 //! function's own log group; the CloudFront distribution and the WAF rate rule exist under
-//! their condition (off by default); the API alarms exist.
+//! their condition (off by default); the API alarms exist. Finding 6: no function's
+//! environment holds the token key (only `TOKEN_HMAC_KEY_SECRET_ARN`), and each function role
+//! may `secretsmanager:GetSecretValue` on that one secret and nothing else of Secrets Manager.
 
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -257,6 +259,81 @@ fn permissions_violations(t: &Value, names: &Names) -> Vec<String> {
     bad
 }
 
+/// The function environments of a template: SAM's `Globals` and every function's own.
+fn environments(t: &Value) -> Vec<(String, &Map<String, Value>)> {
+    let mut out = Vec::new();
+    if let Some(vars) = t["Globals"]["Function"]["Environment"]["Variables"].as_object() {
+        out.push(("Globals".to_owned(), vars));
+    }
+    for (name, r) in resources(t) {
+        if let Some(vars) = r["Properties"]["Environment"]["Variables"].as_object() {
+            out.push((name.clone(), vars));
+        }
+    }
+    out
+}
+
+/// Finding 6: the token key never in an environment, only its secret's ARN; Secrets Manager
+/// only as `GetSecretValue` on the token key's secret; each of the three roles has it.
+fn token_key_violations(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let envs = environments(t);
+    if envs.is_empty() {
+        bad.push("no function environment found".to_owned());
+    }
+    for (at, vars) in &envs {
+        for (var, value) in *vars {
+            let text = value.to_string();
+            if text.contains("resolve:secretsmanager") && text.contains("TokenHmacKey") {
+                bad.push(format!(
+                    "{at}: {var} resolves the token key into the environment"
+                ));
+            }
+            if var.starts_with("TOKEN_HMAC_KEY")
+                && var != "TOKEN_HMAC_KEY_SECRET_ARN"
+                && text != r#""""#
+            {
+                bad.push(format!(
+                    "{at}: {var} is set ({text}): the key belongs in the secret"
+                ));
+            }
+        }
+        match vars.get("TOKEN_HMAC_KEY_SECRET_ARN").map(Value::to_string) {
+            Some(arn) if arn.contains("TokenHmacKey") && !arn.contains("resolve:") => {}
+            other => bad.push(format!("{at}: TOKEN_HMAC_KEY_SECRET_ARN is {other:?}")),
+        }
+    }
+    let mut readers = Vec::new();
+    for (at, s) in statements(t) {
+        let acts = actions(s);
+        if !acts.iter().any(|a| a.starts_with("secretsmanager:")) {
+            continue;
+        }
+        if acts != ["secretsmanager:GetSecretValue"] {
+            bad.push(format!(
+                "{at}: Secrets Manager actions {acts:?}, not GetSecretValue alone"
+            ));
+        }
+        let res = resource_texts(s);
+        if res.len() != 1 || !res[0].contains("TokenHmacKey") || res[0].contains('*') {
+            bad.push(format!(
+                "{at}: GetSecretValue on {res:?}, not the token key's secret alone"
+            ));
+        }
+        readers.push(at);
+    }
+    for role in [
+        "RequestFunctionRole",
+        "CheckFunctionRole",
+        "ConsumeFunctionRole",
+    ] {
+        if !readers.iter().any(|at| at.starts_with(role)) {
+            bad.push(format!("{role}: cannot read the token key's secret"));
+        }
+    }
+    bad
+}
+
 fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
     resources(t)
         .iter()
@@ -267,6 +344,8 @@ fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
 fn assert_clean(t: &Value, names: &Names, what: &str) {
     let bad = permissions_violations(t, names);
     assert!(bad.is_empty(), "{what}: {bad:#?}");
+    let bad = token_key_violations(t);
+    assert!(bad.is_empty(), "{what}: token key: {bad:#?}");
     assert!(
         statements(t).len() >= 10,
         "{what}: too few IAM statements found; the reader is lost"
@@ -400,6 +479,61 @@ fn cdk_synth_with_cloudfront_has_the_distribution_and_waf() {
     };
     assert_clean(&t, &CDK, "CDK synth (enableCloudFront)");
     assert_edge(&t, "CDK synth (enableCloudFront)", None);
+}
+
+#[test]
+fn template_yaml_hands_the_functions_the_token_keys_secret_arn_and_read_access_to_it_alone() {
+    let t = load(&repo().join("template.yaml"));
+    assert_eq!(token_key_violations(&t), Vec::<String>::new());
+    let readers: Vec<String> = statements(&t)
+        .into_iter()
+        .filter(|(at, _)| at.ends_with("/ReadTokenKey"))
+        .map(|(at, s)| format!("{at} {}", s["Resource"]))
+        .collect();
+    assert_eq!(
+        readers,
+        [
+            r#"CheckFunctionRole/ReadTokenKey {"Ref":"TokenHmacKey"}"#,
+            r#"ConsumeFunctionRole/ReadTokenKey {"Ref":"TokenHmacKey"}"#,
+            r#"RequestFunctionRole/ReadTokenKey {"Ref":"TokenHmacKey"}"#,
+        ]
+    );
+}
+
+#[test]
+fn the_token_key_checks_catch_the_key_in_the_environment_and_wide_grants() {
+    // Before issue 20: the key resolved into the environment at deploy; and a grant too wide.
+    let old = r#"
+Globals:
+  Function:
+    Environment:
+      Variables:
+        TOKEN_HMAC_KEY: !Sub "{{resolve:secretsmanager:${TokenHmacKey}:SecretString}}"
+Resources:
+  RequestFunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: token-key
+          PolicyDocument:
+            Statement:
+              - Sid: ReadSecrets
+                Effect: Allow
+                Action: [secretsmanager:GetSecretValue, secretsmanager:DescribeSecret]
+                Resource: "*"
+"#;
+    let t = long_form(serde_yaml_ng::from_str(old).expect("YAML"));
+    let bad = token_key_violations(&t).join("\n");
+    for expected in [
+        "TOKEN_HMAC_KEY resolves the token key into the environment",
+        "TOKEN_HMAC_KEY is set",
+        "TOKEN_HMAC_KEY_SECRET_ARN is None",
+        "not GetSecretValue alone",
+        "not the token key's secret alone",
+        "CheckFunctionRole: cannot read the token key's secret",
+    ] {
+        assert!(bad.contains(expected), "missed {expected:?} in:\n{bad}");
+    }
 }
 
 #[test]
