@@ -473,6 +473,7 @@ impl<B: Backend> TestApp<B> {
                 return_code: false,
                 send_email: true,
                 max_concurrent: None,
+                opaque: false,
                 // The use-case helpers test the cap and the codes, not the IP limit.
                 client_ip: ClientIp::Exempt,
             })

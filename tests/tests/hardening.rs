@@ -413,6 +413,55 @@ async fn strangers_filling_the_public_slots_do_not_block_the_apps_backend<B: Bac
         .expect("the public cap is free again");
 }
 
+async fn a_server_caller_proxying_public_input_gets_the_public_answers<B: Backend>() {
+    let app = app_with_ada::<B>("opaque", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
+    let mut answers = Vec::new();
+    for email in [ADA, "nobody@example.com"] {
+        let slept = app.clock.slept();
+        let r = app
+            .call_as_server(Operation::Request, json!({"email": email, "opaque": true}))
+            .await;
+        assert_eq!(
+            app.clock.slept() - slept,
+            Duration::from_millis(400),
+            "floored"
+        );
+        answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
+    }
+    assert_eq!(answers[0], answers[1], "no 404 for an unknown address");
+    assert_eq!(answers[0].0, StatusCode::OK);
+    assert!(!answers[0].2.contains("expires_at"), "no code comes back");
+
+    // A failed mail is not a 502 either, and keeps its slot like the public's.
+    app.inbox.fail_with(Some("MessageRejected"));
+    let tokens = app.backend.token_items().await;
+    let r = app
+        .call_as_server(Operation::Request, json!({"email": ADA, "opaque": true}))
+        .await;
+    assert_eq!(
+        (r.status, r.body.to_string()),
+        (answers[1].0, answers[1].2.clone())
+    );
+    assert_eq!(app.backend.token_items().await, tokens + 1);
+    app.inbox.fail_with(None);
+
+    for (body, field) in [
+        (
+            json!({"email": ADA, "opaque": true, "return_code": true}),
+            "return_code",
+        ),
+        (json!({"user_id": "user-ada", "opaque": true}), "opaque"),
+    ] {
+        let r = app.call_as_server(Operation::Request, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.body["field_errors"][field].is_string(), "{}", r.body);
+    }
+    let r = app
+        .call(Operation::Request, json!({"email": ADA, "opaque": true}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "server-only");
+}
+
 macro_rules! both_adapters {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -447,6 +496,7 @@ both_adapters!(
     ipv6_clients_are_limited_by_their_prefix,
     public_callers_may_send_only_the_listed_callback_urls,
     strangers_filling_the_public_slots_do_not_block_the_apps_backend,
+    a_server_caller_proxying_public_input_gets_the_public_answers,
 );
 
 /// A store whose every call takes `per_call` on the app's clock: the work the response-time

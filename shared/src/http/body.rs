@@ -17,6 +17,7 @@ pub const SERVER_ONLY_FIELDS: &[&str] = &[
     "return_code",
     "send_email",
     "max_concurrent_requests",
+    "opaque",
 ];
 
 /// At most this many unknown fields are named in one error.
@@ -244,6 +245,19 @@ pub fn request_command(
         );
     }
     let max_concurrent = f.opt_u32("max_concurrent_requests", 1..=config.max_concurrent);
+    let opaque = f.opt_bool("opaque").unwrap_or(false);
+    if opaque && matches!(target, Some(Target::UserId(_))) {
+        f.fail(
+            "opaque",
+            "opaque: true is for an address a member of the public typed: send email, not user_id",
+        );
+    }
+    if opaque && return_code {
+        f.fail(
+            "return_code",
+            "opaque: true answers alike for every address, so it cannot return a code",
+        );
+    }
 
     f.finish()?;
     let (Some(target), Some(link)) = (target, link) else {
@@ -258,6 +272,7 @@ pub fn request_command(
         return_code,
         send_email,
         max_concurrent,
+        opaque,
         // The edge sets the real one; until then a command fails closed (one shared bucket).
         client_ip: crate::service::ClientIp::Unknown,
     })

@@ -55,6 +55,10 @@ pub struct RequestReset {
     pub send_email: bool,
     /// Server only: a cap lower than the configured one.
     pub max_concurrent: Option<u32>,
+    /// Server only: answer as the public is answered (no 404 for an unknown user, no 502 for
+    /// a failed mail, the response floor and the mail deadline), for a backend that proxies
+    /// what a member of the public typed. Never with `return_code`.
+    pub opaque: bool,
     /// Whom the per-IP limit counts the call against.
     pub client_ip: ClientIp,
 }
@@ -78,7 +82,8 @@ impl ResetService {
     #[tracing::instrument(name = "request", skip_all, fields(caller = ?cmd.caller))]
     pub async fn request(&self, cmd: RequestReset) -> Result<Option<Issued>, ServiceError> {
         let started = self.ports.clock.now_ms();
-        let public = cmd.caller == Caller::Public;
+        // A public caller, or a server caller proxying public input: one answer for all.
+        let public = cmd.caller == Caller::Public || cmd.opaque;
         let floor = self.config.min_request_response;
         // The mail must be handed over before the floor, or it is abandoned: the answer's time
         // then depends only on store work, which known and unknown addresses share.
@@ -130,7 +135,7 @@ impl ResetService {
                 (Some(user), email_key, slots)
             }
         };
-        if user.is_none() && cmd.caller == Caller::Server {
+        if user.is_none() && cmd.caller == Caller::Server && !cmd.opaque {
             return Err(ServiceError::UserNotFound);
         }
 
@@ -268,12 +273,12 @@ impl ResetService {
         let Err(e) = sent else {
             return Ok(());
         };
-        match cmd.caller {
-            Caller::Public => {
+        match (cmd.caller, cmd.opaque) {
+            (Caller::Public, _) | (Caller::Server, true) => {
                 tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; its slot stays taken");
                 Ok(())
             }
-            Caller::Server => {
+            (Caller::Server, false) => {
                 tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; releasing its slot");
                 if let Err(release) = self.ports.store.release(token).await {
                     tracing::error!(error = %release, "could not release the slot of an unsent reset mail");
