@@ -94,6 +94,8 @@ export class PasswordResetStack extends cdk.Stack {
       MAX_CONCURRENT_REQUESTS: String(s.maxConcurrentRequests),
       ALLOWED_CALLBACK_ORIGINS: s.allowedCallbackOrigins,
       DEFAULT_CALLBACK_URL: s.defaultCallbackUrl,
+      ALLOWED_CALLBACK_URLS: s.allowedCallbackUrls,
+      LINK_CODE_IN: s.linkCodeIn,
       APP_NAME: s.appName,
       NOTIFY_PASSWORD_CHANGED: String(s.notifyPasswordChanged),
       RESET_TABLE_NAME: resetTable.tableName,

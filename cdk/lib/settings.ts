@@ -9,6 +9,8 @@ export interface Settings {
   readonly defaultCallbackUrl: string;
   /** Exact callback URLs a public caller may send; empty: any on an allowed origin. */
   readonly allowedCallbackUrls: string;
+  /** Where a callback link carries the code: query (default) or fragment. */
+  readonly linkCodeIn: 'query' | 'fragment';
   readonly mailFrom: string;
   readonly sesConfigurationSet: string;
   readonly appName: string;
@@ -60,6 +62,7 @@ export interface Settings {
 export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   defaultCallbackUrl: '',
   allowedCallbackUrls: '',
+  linkCodeIn: 'query',
   sesConfigurationSet: '',
   appName: 'Example App',
   notifyPasswordChanged: true,
@@ -154,6 +157,9 @@ export function settingsFromContext(node: Node): Settings {
     mailFrom: required('mailFrom', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'no-reply@example.com'),
     defaultCallbackUrl: str('defaultCallbackUrl', DEFAULTS.defaultCallbackUrl),
     allowedCallbackUrls: str('allowedCallbackUrls', DEFAULTS.allowedCallbackUrls),
+    linkCodeIn: ((v) => (v === 'query' || v === 'fragment' ? v : fail('linkCodeIn', 'must be query or fragment')))(
+      str('linkCodeIn', DEFAULTS.linkCodeIn),
+    ),
     sesConfigurationSet: str('sesConfigurationSet', DEFAULTS.sesConfigurationSet),
     appName: str('appName', DEFAULTS.appName),
     notifyPasswordChanged: bool('notifyPasswordChanged', DEFAULTS.notifyPasswordChanged),

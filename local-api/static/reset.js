@@ -1,4 +1,5 @@
-// The reset callback page. The mail's link is `/reset?code=...`:
+// The reset callback page. The mail's link is `/reset?code=...`, or `/reset#code=...` with
+// LINK_CODE_IN=fragment (the code then never reaches any server's access log):
 //  1. read the code and take it out of the address bar at once (history.replaceState), so it
 //     does not stay in history, bookmarks or screenshots;
 //  2. ask /password-reset/check whether it is still valid (never spends it);
@@ -9,7 +10,8 @@
 
 (function () {
   const params = new URLSearchParams(window.location.search);
-  const code = params.get('code') || '';
+  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+  const code = fragment.get('code') || params.get('code') || '';
   if (window.location.search || window.location.hash) {
     window.history.replaceState(null, '', window.location.pathname);
   }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::domain::{AllowedOrigins, CallbackUrl, EmailAddress, TokenKey, TokenKeys};
+use crate::domain::{
+    AllowedOrigins, CallbackUrl, CodePlacement, EmailAddress, TokenKey, TokenKeys,
+};
 
 /// The setting that names the Secrets Manager secret holding the token key (the deployed
 /// functions get only this ARN; [`crate::wiring::lambda_config`] reads the secret at init).
@@ -20,6 +22,7 @@ pub const VARIABLES: &[&str] = &[
     "ALLOWED_CALLBACK_ORIGINS",
     "DEFAULT_CALLBACK_URL",
     "ALLOWED_CALLBACK_URLS",
+    "LINK_CODE_IN",
     "APP_NAME",
     "NOTIFY_PASSWORD_CHANGED",
     "RESET_TABLE_NAME",
@@ -153,14 +156,16 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Callback used when the request names none.
     pub default_callback: Option<CallbackUrl>,
-    /// Product name shown in mails.
-    pub app_name: String,
-    /// Send "your password was changed" after a consume.
-    pub notify_password_changed: bool,
     /// When set, the only `callback_url`s a public caller may send (exact match after parsing;
     /// the default callback is always allowed). Stops an attacker from pointing a victim's
     /// reset mails at a dead page of an allowed origin. `None`: any URL on an allowed origin.
     pub allowed_callback_urls: Option<Vec<CallbackUrl>>,
+    /// Where a callback link carries the code: its query (default) or its fragment.
+    pub link_code_in: CodePlacement,
+    /// Product name shown in mails.
+    pub app_name: String,
+    /// Send "your password was changed" after a consume.
+    pub notify_password_changed: bool,
     /// The reset table.
     pub reset_table: String,
     /// The app's users table.
@@ -278,7 +283,6 @@ impl Config {
                     .ok_or_else(|| err("SERVER_KEY_SHA256", "must be 64 hex characters".into()))
             })
             .transpose()?;
-        let mail_from = EmailAddress::parse(&text("MAIL_FROM", "no-reply@example.com"))
         let allowed_callback_urls = get("ALLOWED_CALLBACK_URLS")
             .map(|list| {
                 list.split(',')
@@ -295,6 +299,7 @@ impl Config {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
+        let mail_from = EmailAddress::parse(&text("MAIL_FROM", "no-reply@example.com"))
             .map_err(|e| err("MAIL_FROM", e.to_string()))?;
         let key_attribute = text("USERS_KEY_ATTRIBUTE", "id");
         let email_attribute = text("USERS_EMAIL_ATTRIBUTE", "email");
@@ -312,6 +317,12 @@ impl Config {
             max_concurrent: number("MAX_CONCURRENT_REQUESTS", 3, 1..=10)? as u32,
             allowed_origins,
             default_callback,
+            allowed_callback_urls,
+            link_code_in: match get("LINK_CODE_IN").as_deref() {
+                None | Some("query") => CodePlacement::Query,
+                Some("fragment") => CodePlacement::Fragment,
+                Some(_) => return Err(err("LINK_CODE_IN", "must be query or fragment".into())),
+            },
             app_name: text("APP_NAME", "Example App"),
             notify_password_changed: flag("NOTIFY_PASSWORD_CHANGED", true)?,
             reset_table: text("RESET_TABLE_NAME", "password-reset"),
@@ -319,7 +330,6 @@ impl Config {
                 table: text("USERS_TABLE_NAME", "users"),
                 key_attribute,
                 email_attribute,
-            allowed_callback_urls,
                 email_index,
                 password_attribute: text("USERS_PASSWORD_ATTRIBUTE", "password_hash"),
                 password_changed_attribute: text(
@@ -648,6 +658,11 @@ mod tests {
             ("RATE_LIMIT_REQUEST", "20"),
             ("MIN_REQUEST_RESPONSE_MS", "-1"),
             ("MAIL_FROM", "not-an-address"),
+            (
+                "ALLOWED_CALLBACK_URLS",
+                "https://elsewhere.example.org/reset",
+            ),
+            ("LINK_CODE_IN", "hash"),
             ("RATE_LIMIT_IPV6_PREFIX", "16"),
             ("RATE_LIMIT_IPV6_PREFIX", "129"),
         ] {
@@ -678,10 +693,6 @@ mod tests {
         let s = c.ses_timeouts;
         assert_eq!(
             (s.operation, s.attempt, s.max_attempts),
-            (
-                "ALLOWED_CALLBACK_URLS",
-                "https://elsewhere.example.org/reset",
-            ),
             (
                 Duration::from_millis(2_500),
                 Duration::from_millis(1_200),

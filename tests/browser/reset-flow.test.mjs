@@ -214,6 +214,15 @@ describe('password reset in a browser', { timeout: 120_000 }, () => {
     await page.locator('main').screenshot({ path: join(SHOTS, 'reset-page.png') });
   });
 
+  step('the same code in the link\'s fragment (LINK_CODE_IN=fragment) opens the form too', null, async () => {
+    // From another page, so this is a real load and not a same-document hash change.
+    await page.goto(base + '/');
+    await page.goto(base + '/reset#code=' + code);
+    await visible('#choose');
+    assert.equal(page.url(), base + '/reset');
+    assert.equal(await page.evaluate(() => window.location.hash), '');
+  });
+
   step('a good password succeeds', 'success', async () => {
     await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel('Confirm new password').fill(NEW_PASSWORD);

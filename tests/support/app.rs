@@ -381,10 +381,17 @@ pub fn password(raw: &str) -> NewPassword {
 /// The `code` query parameter of a reset link.
 pub fn code_in(link: &str) -> ResetCode {
     let url = url::Url::parse(link).expect("the link is a URL");
-    let (_, code) = url
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .expect("the link has a code parameter");
+    let in_fragment = url
+        .fragment()
+        .and_then(|f| f.strip_prefix("code="))
+        .map(str::to_owned);
+    let code = in_fragment.unwrap_or_else(|| {
+        url.query_pairs()
+            .find(|(k, _)| k == "code")
+            .expect("the link has a code parameter or fragment")
+            .1
+            .into_owned()
+    });
     ResetCode::parse(&code).expect("the link's code is well formed")
 }
 

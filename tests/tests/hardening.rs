@@ -462,6 +462,33 @@ async fn a_server_caller_proxying_public_input_gets_the_public_answers<B: Backen
     assert_eq!(r.status, StatusCode::FORBIDDEN, "server-only");
 }
 
+async fn the_code_can_travel_in_the_links_fragment<B: Backend>() {
+    let app = app_with_ada::<B>("fragment", &[("LINK_CODE_IN", "fragment")]).await;
+    let r = app
+        .call(
+            Operation::Request,
+            json!({"email": ADA, "callback_url": "https://app.example.com/reset?from=mail"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let link = app.inbox.sent().last().unwrap().link.clone().unwrap();
+    let url = url::Url::parse(&link).unwrap();
+    assert_eq!(
+        url.query(),
+        Some("from=mail"),
+        "the query as given, no code in it"
+    );
+    assert!(
+        url.fragment().is_some_and(|f| f.starts_with("code=")),
+        "{link}"
+    );
+    let code = app.last_code();
+    assert!(matches!(app.check(&code).await, CheckOutcome::Valid { .. }));
+    app.consume(&code, FIRST)
+        .await
+        .expect("the fragment's code works");
+}
+
 macro_rules! both_adapters {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -497,6 +524,7 @@ both_adapters!(
     public_callers_may_send_only_the_listed_callback_urls,
     strangers_filling_the_public_slots_do_not_block_the_apps_backend,
     a_server_caller_proxying_public_input_gets_the_public_answers,
+    the_code_can_travel_in_the_links_fragment,
 );
 
 /// A store whose every call takes `per_call` on the app's clock: the work the response-time

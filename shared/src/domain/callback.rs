@@ -109,6 +109,15 @@ impl CallbackUrl {
         parse_allowed(raw, allowed).map(Self)
     }
 
+    /// The link for a code with the code in the fragment (`#code=<code>`), the query kept as
+    /// given: browsers never send a fragment, so the code stays out of the app's access logs,
+    /// proxies and `Referer` headers. The page reads it from `location.hash`.
+    pub fn with_code_in_fragment(&self, code: &ResetCode) -> Url {
+        let mut url = self.0.clone();
+        url.set_fragment(Some(&format!("code={}", code.expose())));
+        url
+    }
+
     /// The link for a code: every query parameter kept except an existing `code`, which is
     /// replaced.
     pub fn with_code(&self, code: &ResetCode) -> Url {

@@ -15,6 +15,15 @@ pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
 pub use locale::Locale;
 pub use password::{NewPassword, PasswordError};
 
+/// Where a reset link carries its code (`LINK_CODE_IN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePlacement {
+    /// `?code=<code>` (Stack Auth's contract; the default).
+    Query,
+    /// `#code=<code>`: never sent to the app's server, so never in its access logs.
+    Fragment,
+}
+
 /// The app's identifier of a user: the users table's key value. Opaque to us.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::{Caller, ClientIp, ResetService, ServiceError};
 use crate::domain::{
-    CallbackUrl, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User, UserId,
+    CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
+    UserId,
 };
 use crate::mail::{MailError, render};
 use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
@@ -239,7 +240,10 @@ impl ResetService {
         deadline_ms: Option<u64>,
     ) -> Result<(), ServiceError> {
         let link = match &cmd.link {
-            LinkTarget::Callback(cb) => cb.with_code(code).to_string(),
+            LinkTarget::Callback(cb) => match self.config.link_code_in {
+                CodePlacement::Query => cb.with_code(code).to_string(),
+                CodePlacement::Fragment => cb.with_code_in_fragment(code).to_string(),
+            },
             LinkTarget::Template(t) => t.render(code, &user.id).map_err(|e| {
                 ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
                     code: format!("url_template: {e}"),
