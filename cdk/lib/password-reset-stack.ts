@@ -271,6 +271,9 @@ export class PasswordResetStack extends cdk.Stack {
       onReset('RateWindow', ['UpdateItem'], ['IP']),
       onReset('ReadTokenAndSlots', ['GetItem', 'Query'], ['TOKEN', 'EMAIL']),
       onReset('SpendTokens', ['DeleteItem'], ['TOKEN', 'EMAIL']),
+      // POST /password-reset/revoke (served by consume): its transaction checks that the slots
+      // it did not see are still free.
+      onReset('RevokeChecksFreeSlots', ['ConditionCheckItem'], ['EMAIL']),
       readUser('ReadUser', ['GetItem'], [usersTableArn]),
       setPassword,
       ...sendMail(),
@@ -337,6 +340,17 @@ export class PasswordResetStack extends cdk.Stack {
         throttlingBurstLimit: burstLimit,
       };
     }
+    // Server callers' revoke-all, served by the consume function (it may delete codes);
+    // throttled by the stage default.
+    api
+      .addRoutes({
+        path: '/password-reset/revoke',
+        methods: [apigw.HttpMethod.POST],
+        integration: new HttpLambdaIntegration('revokeIntegration', consume, {
+          payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+        }),
+      })
+      .forEach((route) => stage.node.addDependency(route));
     (stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;
 
     // Alarms: 4xx rate, 429 count (from the access log: HTTP APIs publish no 429 metric), 5xx.

@@ -22,17 +22,17 @@ def main(path: str, label: str) -> int:
                 continue
             recorder = finished["recorder"]
             operation = recorder["label"]
-            for case in recorder["cases"].values():
+            for case in recorder.get("cases", {}).values():
                 meta = case["value"].get("meta") or {}
                 phase = (meta.get("phase") or {}).get("name", finished.get("phase", "?"))
                 mode = (meta.get("generation") or {}).get("mode", "?")
                 cases[operation][phase] += 1
                 cases[operation][mode] += 1
                 cases[operation]["total"] += 1
-            for interaction in recorder["interactions"].values():
+            for interaction in recorder.get("interactions", {}).values():
                 response = interaction.get("response") or {}
                 statuses[operation][response.get("status_code", "none")] += 1
-            for results in recorder["checks"].values():
+            for results in recorder.get("checks", {}).values():
                 for check in results:
                     checks[check["status"]] += 1
                     if check["status"] == "failure":

@@ -52,6 +52,9 @@ pub enum Fault {
     Latency(Duration),
     /// Accept the request and never answer.
     Hang,
+    /// Hold the request at this gate until the test opens it, then forward it: forces an
+    /// interleaving between what the held call read and what it writes.
+    Held(std::sync::Arc<crate::gate::Gate>),
     /// Close the connection without answering.
     Drop,
 }
@@ -334,6 +337,7 @@ async fn handle(
         None => {}
         Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
         Some(Fault::Hang) => std::future::pending::<()>().await,
+        Some(Fault::Held(gate)) => gate.pass().await,
         Some(Fault::Drop) => return Err(Dropped),
         Some(Fault::Error {
             status,

@@ -130,6 +130,15 @@ impl ResetStore for GatedStore {
         self.inner.change_password(change).await
     }
 
+    async fn revoke_all(
+        &self,
+        email_key: &EmailKey,
+        numbers: &[u32],
+        now: u64,
+    ) -> Result<u32, StoreError> {
+        self.inner.revoke_all(email_key, numbers, now).await
+    }
+
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
         self.inner.hit(hit).await
     }

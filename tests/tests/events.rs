@@ -41,7 +41,29 @@ const DOCUMENTED: &[(&str, u16, Option<&str>)] = &[
     ("check-bad-body.json", 400, Some("VALIDATION_FAILED")),
     ("consume-invalid-code.json", 400, Some("INVALID_CODE")),
     ("consume-weak-password.json", 400, Some("VALIDATION_FAILED")),
+    ("revoke-without-server-key.json", 401, Some("UNAUTHORIZED")),
 ];
+
+#[tokio::test]
+async fn the_consume_function_also_answers_revoke_events() {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+    let app = TestApp::new();
+    let raw = std::fs::read_to_string(events_dir().join("revoke-without-server-key.json")).unwrap();
+    let event: ApiGatewayV2httpRequest = serde_json::from_str(&raw).unwrap();
+    // The consume function's handler, as functions/consume runs it.
+    let response =
+        shared::http::lambda::handle_v2_event(&app.service, Operation::Consume, event).await;
+    assert_eq!(
+        response.status_code, 401,
+        "routed to revoke, not to consume"
+    );
+    let body = match response.body {
+        Some(lambda_http::aws_lambda_events::encodings::Body::Text(t)) => t,
+        other => panic!("a text body, got {other:?}"),
+    };
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
+}
 
 #[tokio::test]
 async fn every_event_file_answers_the_status_its_readme_documents() {

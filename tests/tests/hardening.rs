@@ -489,6 +489,66 @@ async fn the_code_can_travel_in_the_links_fragment<B: Backend>() {
         .expect("the fragment's code works");
 }
 
+async fn the_app_can_revoke_every_code_of_a_user<B: Backend>() {
+    let app = app_with_ada::<B>("revoke", &[]).await;
+    for _ in 0..3 {
+        app.request(ADA).await.expect("public request");
+    }
+    for _ in 0..2 {
+        let r = app
+            .call_as_server(Operation::Request, json!({"user_id": "user-ada"}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let codes: Vec<_> = app
+        .inbox
+        .sent()
+        .iter()
+        .map(|m| integration_tests::app::code_in(m.link.as_deref().unwrap()))
+        .collect();
+    assert_eq!(codes.len(), 5);
+
+    let r = app
+        .call(Operation::Revoke, json!({"user_id": "user-ada"}))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "never a stranger's decision"
+    );
+    assert_eq!(app.backend.token_items().await, 5);
+
+    let r = app
+        .call_as_server(Operation::Revoke, json!({"user_id": "user-ada"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({"ok": true, "revoked": 5}));
+    for code in &codes {
+        assert_eq!(app.check(code).await, CheckOutcome::Invalid);
+    }
+    assert_eq!(app.backend.token_items().await, 0);
+    app.request(ADA).await.expect("the cap is free again");
+
+    let r = app
+        .call_as_server(Operation::Revoke, json!({"user_id": "user-nobody"}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+    for body in [
+        json!({}),
+        json!({"user_id": "user-ada", "all": true}),
+        json!({"user_id": ""}),
+    ] {
+        let tokens = app.backend.token_items().await;
+        let r = app.call_as_server(Operation::Revoke, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.body["code"], "VALIDATION_FAILED", "{body}");
+        assert_eq!(app.backend.token_items().await, tokens, "changes nothing");
+    }
+}
+
 macro_rules! both_adapters {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -525,6 +585,7 @@ both_adapters!(
     strangers_filling_the_public_slots_do_not_block_the_apps_backend,
     a_server_caller_proxying_public_input_gets_the_public_answers,
     the_code_can_travel_in_the_links_fragment,
+    the_app_can_revoke_every_code_of_a_user,
 );
 
 /// A store whose every call takes `per_call` on the app's clock: the work the response-time
@@ -562,6 +623,15 @@ impl ResetStore for SlowStore {
     async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
         self.work();
         self.inner.change_password(change).await
+    }
+    async fn revoke_all(
+        &self,
+        email_key: &EmailKey,
+        numbers: &[u32],
+        now: u64,
+    ) -> Result<u32, StoreError> {
+        self.work();
+        self.inner.revoke_all(email_key, numbers, now).await
     }
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
         self.work();
@@ -714,4 +784,72 @@ async fn without_a_configured_origin_secret_the_viewer_header_is_ignored() {
     )
     .await;
     assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_issued_while_a_revocation_is_in_flight_is_revoked_too() {
+    use integration_tests::app::{Dynamo, SERVER_KEY};
+    use integration_tests::faults::{self, Fault, FaultProxy};
+    use shared::store::dynamodb::DynamoStore;
+
+    let app = app_with_ada::<Dynamo>("race-revoke-all", &[]).await;
+    app.request(ADA).await.expect("first code");
+    let first = app.last_code();
+
+    // The revocation runs through the fault proxy, which holds its transaction after its
+    // read; the second request goes straight to moto in between.
+    let proxy = FaultProxy::in_front_of_moto().await;
+    let gate = Gate::closed();
+    let transact = faults::dynamodb("TransactWriteItems");
+    proxy.fail_call(transact.clone(), 1, Fault::Held(gate.clone()));
+    let config = app.backend.config();
+    let proxied = DynamoStore::new(
+        integration_tests::moto::dynamodb_client_at(&proxy.endpoint(), 1),
+        config.reset_table.clone(),
+        config.users.clone(),
+    );
+    let revoker = Arc::new(ResetService::new(
+        config,
+        Ports {
+            store: Arc::new(proxied.clone()),
+            users: Arc::new(proxied),
+            mailer: Arc::new(RecordingMailer::new()),
+            clock: Arc::new(FixedClock::at(T0)),
+        },
+    ));
+    let revoking = {
+        let revoker = revoker.clone();
+        tokio::spawn(async move {
+            let bearer = format!("Bearer {SERVER_KEY}");
+            call(
+                &revoker,
+                Operation::Revoke,
+                json!({"user_id": "user-ada"}),
+                &[("authorization", bearer.as_str())],
+                None,
+            )
+            .await
+        })
+    };
+    gate.until_arrived(1).await;
+    app.request(ADA)
+        .await
+        .expect("second code, issued mid-revocation");
+    let second = app.last_code();
+    gate.open();
+
+    let r = revoking.await.unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["revoked"], 2,
+        "the second code was found on the retry"
+    );
+    assert_eq!(
+        proxy.calls(&transact),
+        2,
+        "the held write failed its condition and retried"
+    );
+    assert_eq!(app.check(&first).await, CheckOutcome::Invalid);
+    assert_eq!(app.check(&second).await, CheckOutcome::Invalid);
+    assert_eq!(app.backend.token_items().await, 0);
 }

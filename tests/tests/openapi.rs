@@ -10,10 +10,11 @@ use shared::http::{ApiError, FieldErrors, SERVER_ONLY_FIELDS, route};
 use shared::service::Operation;
 
 /// The three routes and the operation each is.
-const ROUTES: [(&str, Operation); 3] = [
+const ROUTES: [(&str, Operation); 4] = [
     ("/password-reset/request", Operation::Request),
     ("/password-reset/check", Operation::Check),
     ("/password-reset/consume", Operation::Consume),
+    ("/password-reset/revoke", Operation::Revoke),
 ];
 
 fn spec() -> Value {
@@ -106,9 +107,14 @@ fn the_spec_names_exactly_the_routes_the_router_serves() {
             BTreeSet::from(["post".to_owned()]),
             "{path}: only POST is served"
         );
-        // Public or server caller: the empty requirement makes the key optional.
+        // Public or server caller: the empty requirement makes the key optional; revoke is
+        // for server callers only.
         let security = spec["paths"][path]["post"]["security"].as_array().unwrap();
-        assert!(security.contains(&serde_json::json!({})), "{path}");
+        assert_eq!(
+            security.contains(&serde_json::json!({})),
+            op != Operation::Revoke,
+            "{path}"
+        );
         assert!(
             security.contains(&serde_json::json!({"serverKey": []})),
             "{path}"
@@ -143,6 +149,11 @@ fn every_route_documents_each_status_it_can_answer() {
             // 403 public caller with server-only fields, 404 unknown user (server), 502 mail.
             want.extend(["403", "404", "502"].map(String::from));
         }
+        if op == Operation::Revoke {
+            // Server callers only: never IP-limited, 404 for an unknown user.
+            want.remove("429");
+            want.insert("404".to_owned());
+        }
         assert_eq!(responses, want, "{path}");
     }
     // Each error status in the spec is one ApiError answers.
@@ -160,7 +171,7 @@ fn every_route_documents_each_status_it_can_answer() {
 #[test]
 fn every_route_documents_429_with_a_retry_after_header() {
     let spec = spec();
-    for (path, _) in ROUTES {
+    for (path, _) in ROUTES.iter().filter(|(_, op)| *op != Operation::Revoke) {
         let response = resolve(&spec, &spec["paths"][path]["post"]["responses"]["429"]);
         let header = resolve(&spec, &response["headers"]["Retry-After"]);
         assert_eq!(header["required"], true, "{path}");
@@ -191,6 +202,7 @@ fn request_bodies_list_exactly_the_fields_the_edge_accepts_and_no_others() {
             "ConsumeBody",
             BTreeSet::from(["code".to_owned(), "password".to_owned()]),
         ),
+        ("RevokeBody", BTreeSet::from(["user_id".to_owned()])),
     ] {
         assert_eq!(
             schemas[schema]["additionalProperties"], false,

@@ -278,6 +278,18 @@ pub fn request_command(
     })
 }
 
+/// `POST /password-reset/revoke` (server callers): whose codes.
+pub fn revoke_command(obj: Map<String, Value>) -> Result<UserId, ApiError> {
+    let mut f = Fields::new(obj, &["user_id"])?;
+    let id = f.req_str("user_id");
+    let id = id.and_then(|raw| UserId::parse(&raw).map_err(|e| f.fail("user_id", e)).ok());
+    f.finish()?;
+    id.ok_or_else(|| {
+        tracing::error!("a valid revoke body produced no user id");
+        ApiError::Internal
+    })
+}
+
 /// `POST /password-reset/check`: `None` for a string that cannot be a code.
 pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiError> {
     let mut f = Fields::new(obj, &["code"])?;

@@ -25,6 +25,16 @@ pub async fn run(service: &ResetService, op: Operation) -> Result<(), Error> {
     .await
 }
 
+/// The operation an event asks for: the function's own, except that the consume function
+/// also serves `POST /password-reset/revoke` (server callers), since it holds the permissions
+/// to delete codes.
+pub fn operation_for(function: Operation, path: &str) -> Operation {
+    match (function, super::route(path)) {
+        (Operation::Consume, Some(Operation::Revoke)) => Operation::Revoke,
+        _ => function,
+    }
+}
+
 /// Answers one API Gateway v2 event. Never fails and never panics on what the client sent:
 /// a body marked base64 that does not decode is a 400 `MALFORMED_JSON`.
 pub async fn handle_v2_event(
@@ -32,6 +42,7 @@ pub async fn handle_v2_event(
     op: Operation,
     event: ApiGatewayV2httpRequest,
 ) -> ApiGatewayV2httpResponse {
+    let op = operation_for(op, event.raw_path.as_deref().unwrap_or_default());
     let http = &event.request_context.http;
     let client_ip = http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
     let method = http.method.clone();
@@ -79,6 +90,7 @@ pub async fn handle_event(
     event: Request,
 ) -> Result<Response<Body>, Error> {
     let client_ip = source_ip(&event);
+    let op = operation_for(op, event.uri().path());
     let (parts, body) = event.into_parts();
     let request = ApiRequest {
         method: parts.method,

@@ -47,6 +47,7 @@ pub fn route(path: &str) -> Option<Operation> {
         "/password-reset/request" => Some(Operation::Request),
         "/password-reset/check" => Some(Operation::Check),
         "/password-reset/consume" => Some(Operation::Consume),
+        "/password-reset/revoke" => Some(Operation::Revoke),
         _ => None,
     }
 }
@@ -72,6 +73,10 @@ async fn dispatch(
         return Err(ApiError::MethodNotAllowed);
     }
     let caller = authenticate(service.config(), &req.headers)?;
+    // Revoking is the app's decision, never a stranger's: no key, no look at the body.
+    if op == Operation::Revoke && caller != Caller::Server {
+        return Err(ApiError::Unauthorized);
+    }
     let obj = json_object(req)?;
     // The IP limit counts only well-formed calls (bad input changes nothing), and never the
     // app's own backend, which calls from a handful of addresses.
@@ -105,6 +110,11 @@ async fn dispatch(
                 }
                 CheckOutcome::Invalid => json!({"is_valid": false}),
             })
+        }
+        Operation::Revoke => {
+            let user = body::revoke_command(obj)?;
+            let revoked = service.revoke(&user).await?;
+            Ok(json!({"ok": true, "revoked": revoked}))
         }
         Operation::Consume => {
             let mut cmd = body::consume_command(obj, accept_language)?;

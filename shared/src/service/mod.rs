@@ -4,6 +4,7 @@
 mod check;
 mod consume;
 mod request;
+mod revoke;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -57,6 +58,8 @@ pub enum Operation {
     Check,
     /// `POST /password-reset/consume`
     Consume,
+    /// `POST /password-reset/revoke` (server callers; served by the consume function)
+    Revoke,
 }
 
 impl Operation {
@@ -66,6 +69,7 @@ impl Operation {
             Operation::Request => "request",
             Operation::Check => "check",
             Operation::Consume => "consume",
+            Operation::Revoke => "revoke",
         }
     }
 }
@@ -150,7 +154,7 @@ impl ResetService {
         let RateLimit { max, window } = match op {
             Operation::Request => limits.request,
             Operation::Check => limits.check,
-            Operation::Consume => limits.consume,
+            Operation::Consume | Operation::Revoke => limits.consume,
         };
         let ip = match client {
             ClientIp::Exempt => return Ok(()),

@@ -224,6 +224,28 @@ impl ResetStore for MemoryStore {
         Ok(ChangeOutcome::Changed)
     }
 
+    async fn revoke_all(
+        &self,
+        email_key: &EmailKey,
+        _numbers: &[u32],
+        now: u64,
+    ) -> Result<u32, StoreError> {
+        // One lock: nothing can be claimed between the read and the deletes.
+        let mut t = self.lock();
+        let range = (email_key.clone(), 0)..=(email_key.clone(), u32::MAX);
+        let owned: Vec<(EmailKey, u32)> = t.slots.range(range).map(|(k, _)| k.clone()).collect();
+        let mut revoked = 0;
+        for key in owned {
+            if let Some(slot) = t.slots.remove(&key) {
+                revoked += u32::from(slot.expires_at >= now);
+                if let Some(hash) = slot.token {
+                    t.tokens.remove(&hash);
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
         let mut t = self.lock();
         let now_window = (hit.ip_key.clone(), hit.route, hit.window_start);

@@ -219,6 +219,18 @@ pub trait ResetStore: Send + Sync {
     /// Spends the token and sets the password atomically; see [`PasswordChange`].
     async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError>;
 
+    /// Deletes every unexpired slot of `email_key` and its token in one atomic write, and
+    /// returns how many there were. The write is conditioned on the slots it did not see
+    /// (those numbered in `numbers`) still being free, and on those it saw still holding what
+    /// was read: a code claimed meanwhile makes it read and try again, so no code claimed
+    /// before it returns survives.
+    async fn revoke_all(
+        &self,
+        email_key: &EmailKey,
+        numbers: &[u32],
+        now: u64,
+    ) -> Result<u32, StoreError>;
+
     /// Counts a hit in a fixed window atomically; see [`WindowHit`].
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError>;
 }

@@ -27,7 +27,9 @@ use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::DeleteBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use self::schema::{PK, SK, TTL_ATTRIBUTE};
 use super::{
@@ -486,6 +488,72 @@ impl ResetStore for DynamoStore {
                 retry_after: Duration::from_secs(1),
                 source: "transaction conflicts persisted".into(),
             })
+        })
+    }
+
+    async fn revoke_all(
+        &self,
+        email_key: &EmailKey,
+        numbers: &[u32],
+        now: u64,
+    ) -> Result<u32, StoreError> {
+        // Read, then one transaction conditioned on what was read and on the unseen slots
+        // still being free; a claim in between cancels it and it reads again.
+        for _ in 0..3 {
+            let live = self.live_slots(email_key, now).await?;
+            if live.is_empty() {
+                return Ok(0);
+            }
+            let mut items = Vec::new();
+            for slot in &live {
+                let mut delete = self
+                    .delete(email_pk(email_key), &slot_sk(slot.slot))
+                    .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+                    .expression_attribute_values(":exp", n(slot.expires_at));
+                delete = match &slot.token {
+                    Some(hash) => delete
+                        .condition_expression("#exp = :exp AND #token = :token")
+                        .expression_attribute_names("#token", "token")
+                        .expression_attribute_values(":token", s(hash.as_str())),
+                    None => delete.condition_expression("#exp = :exp"),
+                };
+                let delete = delete.build().expect("table, key and condition are set");
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                if let Some(hash) = &slot.token {
+                    items.push(self.delete_item(token_pk(hash), TOKEN_SK));
+                }
+            }
+            for number in numbers
+                .iter()
+                .filter(|n| !live.iter().any(|s| s.slot == **n))
+            {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.reset_table)
+                    .set_key(Some(key(email_pk(email_key), &slot_sk(*number))))
+                    .condition_expression("attribute_not_exists(pk) OR #exp < :now")
+                    .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+                    .expression_attribute_values(":now", n(now))
+                    .build()
+                    .expect("table, key and condition are set");
+                items.push(TransactWriteItem::builder().condition_check(check).build());
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(live.len() as u32),
+                Err(e) => match cancellation(&e) {
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => continue,
+                    _ => return Err(classify(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable {
+            retry_after: Duration::from_secs(1),
+            source: "codes kept being issued while revoking".into(),
         })
     }
 
