@@ -259,16 +259,32 @@ fn permissions_violations(t: &Value, names: &Names) -> Vec<String> {
     bad
 }
 
-/// The function environments of a template: SAM's `Globals` and every function's own.
-fn environments(t: &Value) -> Vec<(String, &Map<String, Value>)> {
+/// The environment each function gets: for SAM's functions, `Globals` merged with the
+/// function's own variables (SAM merges them, the function's winning); for plain Lambda
+/// functions (the CDK synth), their own. `Globals` alone when no function is declared.
+fn environments(t: &Value) -> Vec<(String, Map<String, Value>)> {
+    let globals = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut out = Vec::new();
-    if let Some(vars) = t["Globals"]["Function"]["Environment"]["Variables"].as_object() {
-        out.push(("Globals".to_owned(), vars));
-    }
     for (name, r) in resources(t) {
-        if let Some(vars) = r["Properties"]["Environment"]["Variables"].as_object() {
-            out.push((name.clone(), vars));
+        let own = r["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        match r["Type"].as_str() {
+            Some("AWS::Serverless::Function") => {
+                let mut vars = globals.clone();
+                vars.extend(own);
+                out.push((name.clone(), vars));
+            }
+            Some("AWS::Lambda::Function") => out.push((name.clone(), own)),
+            _ => {}
         }
+    }
+    if out.is_empty() && !globals.is_empty() {
+        out.push(("Globals".to_owned(), globals));
     }
     out
 }
@@ -282,7 +298,7 @@ fn token_key_violations(t: &Value) -> Vec<String> {
         bad.push("no function environment found".to_owned());
     }
     for (at, vars) in &envs {
-        for (var, value) in *vars {
+        for (var, value) in vars {
             let text = value.to_string();
             if text.contains("resolve:secretsmanager") && text.contains("TokenHmacKey") {
                 bad.push(format!(
