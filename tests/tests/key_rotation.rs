@@ -481,7 +481,7 @@ async fn the_check_function_stops_at_init_on_a_malformed_secret_without_echoing_
     assert!(!logs.contains("never-echo-this"), "{logs}");
     assert!(
         api.unexpected_requests().is_empty() && api.init_errors().is_empty(),
-        "no invocation was polled"
+        "it stopped before the runtime loop: nothing asked for an event or reported to it"
     );
 }
 
