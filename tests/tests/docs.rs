@@ -39,3 +39,42 @@ fn the_readme_test_command_is_what_ci_runs() {
     assert!(readme.contains("scripts/test "));
     assert!(ci.contains("scripts/test"));
 }
+
+#[test]
+fn every_test_the_security_table_cites_exists() {
+    let readme = repo_file("README.md");
+    let start = readme
+        .find("## Security guarantees and the tests that hold them")
+        .expect("README has the security table");
+    let table = &readme[start..];
+    let table = &table[..table[3..].find("\n## ").map_or(table.len(), |i| i + 3)];
+    let tests_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(&tests_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            sources.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    let mut cited = 0;
+    for name in table.split('`').skip(1).step_by(2) {
+        // Test names are sentences in snake case; file names and paths are not.
+        let is_test = name.contains('_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if is_test {
+            cited += 1;
+            assert!(
+                sources.contains(&format!("fn {name}")),
+                "README's security table cites {name}, which no test in tests/tests defines"
+            );
+        } else if let Some(file) = name.strip_suffix(".rs").filter(|f| !f.contains('/')) {
+            assert!(
+                tests_dir.join(format!("{file}.rs")).exists(),
+                "README's security table cites {name}, which is not in tests/tests"
+            );
+        }
+    }
+    assert!(cited >= 20, "the table cites its tests ({cited} found)");
+}
