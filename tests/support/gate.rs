@@ -85,6 +85,8 @@ pub enum Held {
     Claim,
     /// [`ResetStore::change_password`]: after consume's reads, before its transaction.
     ChangePassword,
+    /// [`ResetStore::token`]: a code's lookup (one per token key during a rotation).
+    Token,
 }
 
 /// A store whose `held` operation waits at `gate` before it runs; everything else passes
@@ -120,6 +122,9 @@ impl ResetStore for GatedStore {
     }
 
     async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+        if self.held == Held::Token {
+            self.gate.pass().await;
+        }
         self.inner.token(hash, now).await
     }
 

@@ -10,6 +10,7 @@
 //! that names the setting and never the value.
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -17,6 +18,7 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use integration_tests::app::{
     ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, T0, TOKEN_KEY, TTL, TestApp, config, password,
 };
+use integration_tests::gate::{Gate, GatedStore, Held};
 use integration_tests::moto;
 use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary};
 use serde_json::{Value, json};
@@ -192,6 +194,47 @@ async fn a_rotation_starts_the_per_email_cap_afresh_once<B: Backend>() {
     ));
 }
 
+/// The lookups under the two keys run concurrently (no extra round trip): each waits at a gate
+/// that opens only once both have arrived, so lookups made one after the other never finish.
+async fn during_a_rotation_a_code_is_looked_up_under_both_keys_at_once<B: Backend>() {
+    let app = app_with_ada::<B>("rotate-at-once").await;
+    app.request(ADA).await.expect("request under key A");
+    let code = app.last_code();
+    let gated = |gate: &Arc<Gate>| {
+        let base = app.backend.config();
+        ResetService::new(
+            config(
+                &base.reset_table,
+                &base.users.table,
+                &[
+                    ("TOKEN_HMAC_KEY", KEY_B),
+                    ("TOKEN_HMAC_KEY_PREVIOUS", TOKEN_KEY),
+                ],
+            ),
+            Ports {
+                store: GatedStore::new(app.backend.store(), Held::Token, gate.clone()),
+                users: app.backend.users(),
+                mailer: app.inbox.clone(),
+                clock: app.clock.clone(),
+            },
+        )
+    };
+    let within = Duration::from_secs(20);
+    let sequential = "the two lookups waited for each other: they ran one after the other";
+
+    let gate = Gate::opens_after(2);
+    let checked = tokio::time::timeout(within, check(&gated(&gate), &code)).await;
+    assert_eq!(checked.expect(sequential), VALID);
+    assert_eq!(gate.arrived(), 2, "one lookup per key");
+
+    let gate = Gate::opens_after(2);
+    let consumed = tokio::time::timeout(within, consume(&gated(&gate), &code)).await;
+    consumed
+        .expect(sequential)
+        .expect("consumed under previous A");
+    assert_eq!(gate.arrived(), 2, "one lookup per key");
+}
+
 macro_rules! on_both_adapters {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -218,6 +261,7 @@ on_both_adapters!(
     a_code_issued_under_the_new_key_works_during_and_after_the_rotation,
     a_code_found_under_the_previous_key_is_still_bound_to_its_address,
     a_rotation_starts_the_per_email_cap_afresh_once,
+    during_a_rotation_a_code_is_looked_up_under_both_keys_at_once,
 );
 
 // ------------------------------------------------------------------ Secrets Manager on moto
