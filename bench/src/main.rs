@@ -9,7 +9,12 @@
 //!
 //! `bench-ops` runs the divan benchmarks (divan's flags apply, e.g. a name filter);
 //! `bench-ops argon2-peak` hashes one password and prints the process's peak resident memory
-//! before and after (run it as a fresh process: the peak is per process).
+//! before and after (run it as a fresh process: the peak is per process);
+//! `bench-ops argon2-rss pooled|fresh [CONCURRENT] [SEQUENTIAL]` hashes CONCURRENT passwords at
+//! once on a multi-thread runtime, then SEQUENTIAL one after another, and prints the peak and
+//! resident memory after each: `pooled` is the service's path (`password::hash_off_thread`),
+//! `fresh` argon2's own `hash_password`, which allocates per hash (the path before issue 16;
+//! run it with `MALLOC_MMAP_THRESHOLD_=131072` for the "allocator returns big blocks" variant).
 //!
 //! Built by `scripts/bench` with the Lambdas' release profile (and `release-o3`/`release-s` for
 //! the opt-level comparison), in the same cargo command as the functions.
@@ -38,9 +43,11 @@ const CALLBACK: &str = "https://app.example.com/reset-password";
 const CONSUME_USERS: usize = 64;
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("argon2-peak") {
-        argon2_peak();
-        return;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("argon2-peak") => return argon2_peak(),
+        Some("argon2-rss") => return argon2_rss(&args[1..]),
+        _ => {}
     }
     // Always measure: without cargo bench's `--bench` flag divan would only run each once.
     divan::Divan::from_args().run_benches();
@@ -241,11 +248,95 @@ fn consume(bencher: Bencher) {
         });
 }
 
-/// argon2id at the service's parameters (m=19456 KiB, t=2, p=1), one hash, this thread.
+/// argon2id at the service's default parameters (m=19456 KiB, t=2, p=1), one hash, this
+/// thread, in the pooled buffer (the service's path).
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn argon2id_hash(bencher: Bencher) {
     let password = NewPassword::parse("a brand new passphrase").expect("valid password");
     bencher.bench_local(|| shared::password::hash(&password).expect("hash"));
+}
+
+/// The same hash through argon2's own `hash_password`: 19 MiB allocated and freed per hash
+/// (the service's path before issue 16).
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn argon2id_hash_fresh_alloc(bencher: Bencher) {
+    bencher.bench_local(fresh_hash);
+}
+
+/// RFC 9106's second recommended option (m=64 MiB, t=3, p=4), pooled: the consume function's
+/// setting in template.yaml.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn argon2id_hash_rfc9106_second(bencher: Bencher) {
+    let h = shared::password::Hasher::new(shared::password::Argon2Settings::RFC9106_SECOND, 1);
+    h.prewarm();
+    let password = NewPassword::parse("a brand new passphrase").expect("valid password");
+    bencher.bench_local(|| h.hash(&password).expect("hash"));
+}
+
+fn fresh_hash() -> String {
+    use argon2::password_hash::PasswordHasher as _;
+    let params = argon2::Params::new(19_456, 2, 1, None).expect("params");
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(b"a brand new passphrase")
+        .expect("hash")
+        .to_string()
+}
+
+/// `argon2-rss pooled|fresh [CONCURRENT] [SEQUENTIAL]`, see the module docs.
+fn argon2_rss(args: &[String]) {
+    let fresh = args.first().map(String::as_str) == Some("fresh");
+    let mode = if fresh { "fresh" } else { "pooled" };
+    let concurrent: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
+    let sequential: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let one = move || async move {
+        if fresh {
+            tokio::task::spawn_blocking(fresh_hash)
+                .await
+                .expect("hash task");
+        } else {
+            let p = NewPassword::parse("a brand new passphrase").expect("valid password");
+            shared::password::hash_off_thread(p).await.expect("hash");
+        }
+    };
+    let start_rss = status_kib("VmRSS").unwrap_or(0);
+    let t = std::time::Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..concurrent).map(|_| tokio::spawn(one())).collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+    });
+    let conc_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (hwm1, rss1) = (
+        status_kib("VmHWM").unwrap_or(0),
+        status_kib("VmRSS").unwrap_or(0),
+    );
+    let t = std::time::Instant::now();
+    let mut rss_after_10 = 0;
+    rt.block_on(async {
+        for i in 0..sequential {
+            one().await;
+            if i == 9 {
+                rss_after_10 = status_kib("VmRSS").unwrap_or(0);
+            }
+        }
+    });
+    let seq_ms = t.elapsed().as_secs_f64() * 1e3 / sequential.max(1) as f64;
+    let (hwm2, rss2) = (
+        status_kib("VmHWM").unwrap_or(0),
+        status_kib("VmRSS").unwrap_or(0),
+    );
+    let mmap = std::env::var("MALLOC_MMAP_THRESHOLD_").unwrap_or_else(|_| "unset".into());
+    println!(
+        "argon2-rss {mode} (MALLOC_MMAP_THRESHOLD_={mmap}): start VmRSS {start_rss} KiB; \
+         {concurrent} concurrent ({conc_ms:.0} ms): VmHWM {hwm1} KiB, VmRSS {rss1} KiB; \
+         {sequential} sequential ({seq_ms:.1} ms per hash): VmRSS after 10 {rss_after_10} KiB, \
+         after all {rss2} KiB, VmHWM {hwm2} KiB"
+    );
 }
 
 /// Reads a `kB` field of /proc/self/status (Linux).
@@ -265,13 +356,24 @@ fn argon2_peak() {
     let password = NewPassword::parse("a brand new passphrase").expect("valid password");
     let before = status_kib("VmHWM").unwrap_or(0);
     let started = std::time::Instant::now();
+    shared::password::prewarm();
+    let prewarm = started.elapsed();
+    let after_prewarm = status_kib("VmHWM").unwrap_or(0);
+    let started = std::time::Instant::now();
     let phc = shared::password::hash(&password).expect("hash");
-    let took = started.elapsed();
+    let first = started.elapsed();
+    let started = std::time::Instant::now();
+    shared::password::hash(&password).expect("hash");
+    let second = started.elapsed();
     let after = status_kib("VmHWM").unwrap_or(0);
     let params = phc.split('$').nth(3).unwrap_or("?");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "argon2id {params}: one hash {:.1} ms; peak RSS {before} KiB before, {after} KiB after (+{} KiB)",
-        took.as_secs_f64() * 1e3,
+        "argon2id {params}: prewarm (allocate + fault in) {:.1} ms, first hash {:.1} ms, second {:.1} ms; \
+         peak RSS {before} KiB before, {after_prewarm} KiB after prewarm, {after} KiB after two hashes (+{} KiB)",
+        ms(prewarm),
+        ms(first),
+        ms(second),
         after.saturating_sub(before)
     );
 }

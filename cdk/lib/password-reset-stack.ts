@@ -174,6 +174,10 @@ export class PasswordResetStack extends cdk.Stack {
     const request = rustFunction('request', 256, 10);
     const check = rustFunction('check', 256, 10);
     const consume = rustFunction('consume', 1024, 15);
+    // Only consume hashes: its argon2id cost (template.yaml's Argon2* parameters; BENCHMARKS.md).
+    consume.addEnvironment('ARGON2_MEMORY_KIB', String(s.argon2MemoryKib));
+    consume.addEnvironment('ARGON2_ITERATIONS', String(s.argon2Iterations));
+    consume.addEnvironment('ARGON2_PARALLELISM', String(s.argon2Parallelism));
 
     // Least privilege, item by item: each function's statements name the item kinds (by their
     // partition-key prefix) it touches. TransactWriteItems is authorized per item action.

@@ -23,6 +23,10 @@ export interface Settings {
   /** IPv6 clients are counted per network of this prefix length (32..=128). */
   readonly rateLimitIpv6Prefix: number;
   readonly minRequestResponseMs: number;
+  /** argon2id for new passwords, consume only (ARGON2_*; README, BENCHMARKS.md). */
+  readonly argon2MemoryKib: number;
+  readonly argon2Iterations: number;
+  readonly argon2Parallelism: number;
   readonly serverKeySha256: string;
   /** Empty: the stack creates a demo users table. */
   readonly usersTableName: string;
@@ -73,6 +77,10 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   rateLimitConsume: '60/600',
   rateLimitIpv6Prefix: 64,
   minRequestResponseMs: 400,
+  // RFC 9106's second recommended option (m=64 MiB, t=3, p=4), as template.yaml's defaults.
+  argon2MemoryKib: 65_536,
+  argon2Iterations: 3,
+  argon2Parallelism: 4,
   serverKeySha256: '',
   usersTableName: '',
   usersKeyAttribute: 'id',
@@ -170,6 +178,10 @@ export function settingsFromContext(node: Node): Settings {
     rateLimitConsume: limit('rateLimitConsume', DEFAULTS.rateLimitConsume),
     rateLimitIpv6Prefix: num('rateLimitIpv6Prefix', DEFAULTS.rateLimitIpv6Prefix, 32, 128),
     minRequestResponseMs: num('minRequestResponseMs', DEFAULTS.minRequestResponseMs, 0, 10_000),
+    // The service also refuses memory x iterations under 35,840 (OWASP's weakest option) at init.
+    argon2MemoryKib: num('argon2MemoryKib', DEFAULTS.argon2MemoryKib, 7_168, 262_144),
+    argon2Iterations: num('argon2Iterations', DEFAULTS.argon2Iterations, 1, 16),
+    argon2Parallelism: num('argon2Parallelism', DEFAULTS.argon2Parallelism, 1, 16),
     serverKeySha256,
     usersTableName: str('usersTableName', DEFAULTS.usersTableName),
     usersKeyAttribute: str('usersKeyAttribute', DEFAULTS.usersKeyAttribute),

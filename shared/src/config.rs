@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::domain::{
     AllowedOrigins, CallbackUrl, CodePlacement, EmailAddress, TokenKey, TokenKeys,
 };
+use crate::password::Argon2Settings;
 
 /// The setting that names the Secrets Manager secret holding the token key (the deployed
 /// functions get only this ARN; [`crate::wiring::lambda_config`] reads the secret at init).
@@ -48,6 +49,9 @@ pub const VARIABLES: &[&str] = &[
     "SES_TIMEOUT_MS",
     "SES_ATTEMPT_TIMEOUT_MS",
     "SES_MAX_ATTEMPTS",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS",
+    "ARGON2_PARALLELISM",
 ];
 
 /// Where the settings are for: Lambda insists on explicit secrets; the local API invents
@@ -188,6 +192,9 @@ pub struct Config {
     pub dynamodb_timeouts: SdkTimeouts,
     /// Time bounds of every SES call.
     pub ses_timeouts: SdkTimeouts,
+    /// argon2id cost (`ARGON2_*`). The hasher reads the same variables from the process
+    /// environment ([`crate::password::global`]); this copy validates them at init.
+    pub argon2: Argon2Settings,
 }
 
 impl Config {
@@ -358,6 +365,7 @@ impl Config {
             )?),
             dynamodb_timeouts: SdkTimeouts::read(&number, SdkTimeouts::DYNAMODB)?,
             ses_timeouts: SdkTimeouts::read(&number, SdkTimeouts::SES)?,
+            argon2: argon2_settings(&lookup)?,
         })
     }
 }
@@ -482,6 +490,28 @@ impl SdkTimeouts {
             max_attempts: number(attempts_var, attempts_default, 1..=5)? as u32,
         })
     }
+}
+
+/// The `ARGON2_*` settings through `lookup` (unset or empty: [`Argon2Settings::OWASP`]'s
+/// value), validated by [`Argon2Settings::validate`].
+pub fn argon2_settings(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Argon2Settings, ConfigError> {
+    let number = |var: &'static str, default: u32| match lookup(var).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(s) => s.parse::<u32>().map_err(|_| ConfigError {
+            var,
+            reason: "must be a whole number".into(),
+        }),
+    };
+    let d = Argon2Settings::OWASP;
+    Argon2Settings {
+        memory_kib: number("ARGON2_MEMORY_KIB", d.memory_kib)?,
+        iterations: number("ARGON2_ITERATIONS", d.iterations)?,
+        parallelism: number("ARGON2_PARALLELISM", d.parallelism)?,
+    }
+    .validate()
+    .map_err(|(var, reason)| ConfigError { var, reason })
 }
 
 fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
@@ -728,6 +758,37 @@ mod tests {
                 &[("SES_TIMEOUT_MS", "500"), ("SES_ATTEMPT_TIMEOUT_MS", "600")][..],
                 "SES_ATTEMPT_TIMEOUT_MS",
             ),
+        ] {
+            let mut all = vec![key];
+            all.extend_from_slice(vars);
+            assert_eq!(cfg(Profile::Lambda, &all).unwrap_err().var, bad, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn argon2_settings_default_to_owasp_and_refuse_weaker_or_malformed_values() {
+        let key = ("TOKEN_HMAC_KEY", "0123456789abcdef0123456789abcdef");
+        let c = cfg(Profile::Lambda, &[key]).unwrap();
+        assert_eq!(c.argon2, Argon2Settings::OWASP);
+        let c = cfg(
+            Profile::Lambda,
+            &[
+                key,
+                ("ARGON2_MEMORY_KIB", "65536"),
+                ("ARGON2_ITERATIONS", "3"),
+                ("ARGON2_PARALLELISM", "4"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.argon2, Argon2Settings::RFC9106_SECOND);
+        for (vars, bad) in [
+            (&[("ARGON2_MEMORY_KIB", "lots")][..], "ARGON2_MEMORY_KIB"),
+            (&[("ARGON2_MEMORY_KIB", "1024")][..], "ARGON2_MEMORY_KIB"),
+            (&[("ARGON2_MEMORY_KIB", "1048576")][..], "ARGON2_MEMORY_KIB"),
+            (&[("ARGON2_ITERATIONS", "0")][..], "ARGON2_ITERATIONS"),
+            (&[("ARGON2_ITERATIONS", "1")][..], "ARGON2_ITERATIONS"),
+            (&[("ARGON2_PARALLELISM", "-1")][..], "ARGON2_PARALLELISM"),
+            (&[("ARGON2_PARALLELISM", "64")][..], "ARGON2_PARALLELISM"),
         ] {
             let mut all = vec![key];
             all.extend_from_slice(vars);

@@ -174,7 +174,14 @@ pub async fn service_from_clients(
     op: Operation,
 ) -> ResetService {
     let mails = matches!(op, Operation::Request | Operation::Consume);
+    // consume faults in its argon2id memory on a blocking thread while the priming waits on
+    // the network, so its first hash runs at warm speed (shared/src/password.rs).
+    let warm =
+        (op == Operation::Consume).then(|| tokio::task::spawn_blocking(crate::password::prewarm));
     prime(&dynamodb, &config.reset_table, mails.then_some(&ses)).await;
+    if let Some(warm) = warm {
+        let _ = warm.await;
+    }
     let store = Arc::new(DynamoStore::new(
         dynamodb,
         config.reset_table.clone(),
