@@ -192,24 +192,7 @@ impl Dynamo {
 
     /// Every item of `table`.
     pub async fn scan(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return items;
-            }
-        }
+        moto::scan(&self.client, table).await
     }
 
     /// The user's item.

@@ -78,60 +78,91 @@ impl Gate {
     }
 }
 
-/// Which store operation a [`GatedStore`] holds.
+/// A store operation, as a [`HookedStore`]'s hook sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
+    /// [`ResetStore::live_slots`].
+    LiveSlots,
     /// [`ResetStore::claim`]: after the slot read, before the conditional write.
     Claim,
-    /// [`ResetStore::change_password`]: after consume's reads, before its transaction.
-    ChangePassword,
+    /// [`ResetStore::release`].
+    Release,
     /// [`ResetStore::token`]: a code's lookup (one per token key during a rotation).
     Token,
+    /// [`ResetStore::change_password`]: after consume's reads, before its transaction.
+    ChangePassword,
+    /// [`ResetStore::revoke_all`].
+    RevokeAll,
+    /// [`ResetStore::hit`].
+    Hit,
+}
+
+/// What a [`HookedStore`] runs before each operation.
+pub type Hook = Box<
+    dyn Fn(Held) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync,
+>;
+
+/// A store that runs `hook` before every operation, then passes it to `inner`: a gate
+/// before one operation ([`GatedStore`]), time spent on each ([`HookedStore::new`] with a
+/// clock), whatever a test needs to force.
+pub struct HookedStore {
+    inner: Arc<dyn ResetStore>,
+    hook: Hook,
+}
+
+impl HookedStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn ResetStore>, hook: Hook) -> Arc<Self> {
+        Arc::new(Self { inner, hook })
+    }
 }
 
 /// A store whose `held` operation waits at `gate` before it runs; everything else passes
-/// straight to `inner`.
-pub struct GatedStore {
-    inner: Arc<dyn ResetStore>,
-    held: Held,
-    gate: Arc<Gate>,
-}
+/// straight through.
+pub struct GatedStore;
 
 impl GatedStore {
     /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn ResetStore>, held: Held, gate: Arc<Gate>) -> Arc<Self> {
-        Arc::new(Self { inner, held, gate })
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(inner: Arc<dyn ResetStore>, held: Held, gate: Arc<Gate>) -> Arc<HookedStore> {
+        HookedStore::new(
+            inner,
+            Box::new(move |op| {
+                let gate = gate.clone();
+                Box::pin(async move {
+                    if op == held {
+                        gate.pass().await;
+                    }
+                })
+            }),
+        )
     }
 }
 
 #[async_trait::async_trait]
-impl ResetStore for GatedStore {
+impl ResetStore for HookedStore {
     async fn live_slots(&self, k: &EmailKey, now: u64) -> Result<Vec<SlotRecord>, StoreError> {
+        (self.hook)(Held::LiveSlots).await;
         self.inner.live_slots(k, now).await
     }
 
     async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
-        if self.held == Held::Claim {
-            self.gate.pass().await;
-        }
+        (self.hook)(Held::Claim).await;
         self.inner.claim(claim).await
     }
 
     async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        (self.hook)(Held::Release).await;
         self.inner.release(token).await
     }
 
     async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
-        if self.held == Held::Token {
-            self.gate.pass().await;
-        }
+        (self.hook)(Held::Token).await;
         self.inner.token(hash, now).await
     }
 
     async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
-        if self.held == Held::ChangePassword {
-            self.gate.pass().await;
-        }
+        (self.hook)(Held::ChangePassword).await;
         self.inner.change_password(change).await
     }
 
@@ -141,10 +172,12 @@ impl ResetStore for GatedStore {
         numbers: &[u32],
         now: u64,
     ) -> Result<u32, StoreError> {
+        (self.hook)(Held::RevokeAll).await;
         self.inner.revoke_all(email_key, numbers, now).await
     }
 
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
+        (self.hook)(Held::Hit).await;
         self.inner.hit(hit).await
     }
 }

@@ -9,3 +9,28 @@ pub mod faults;
 pub mod gate;
 pub mod moto;
 pub mod runtime_api;
+
+/// Instantiates each generic `async fn name<B: Backend>()` of a test file once per store
+/// adapter: `memory::name` (the in-memory store) and `dynamodb::name` (DynamoDB on moto), so
+/// one suite holds both to the same semantics.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test::<$crate::app::Memory>().await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test::<$crate::app::Dynamo>().await;
+                }
+            )*
+        }
+    };
+}

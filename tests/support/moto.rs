@@ -99,6 +99,72 @@ fn credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "moto")
 }
 
+/// Creates (in moto, that is verifies) the SES identity `sender`, so mail from it is accepted.
+pub async fn verify_sender(sender: &str) {
+    sesv2()
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+        .expect("verify the sender");
+}
+
+/// SDK settings for `endpoint` (moto, or a fault proxy in front of it) with moto's test
+/// credentials: what the Lambdas' own client builders (`shared::wiring`) take.
+pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            credentials(),
+        ))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+/// Every item of `table` (strongly consistent scan, all pages).
+pub async fn scan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Every string an attribute value holds (names of maps included), for scanning a table for
+/// values that must never be stored.
+pub fn strings_in(value: &aws_sdk_dynamodb::types::AttributeValue, out: &mut Vec<String>) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => out.push(s.clone()),
+        AttributeValue::Ss(v) | AttributeValue::Ns(v) => out.extend(v.iter().cloned()),
+        AttributeValue::L(v) => v.iter().for_each(|v| strings_in(v, out)),
+        AttributeValue::M(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                strings_in(v, out);
+            }
+        }
+        AttributeValue::B(b) => out.push(String::from_utf8_lossy(b.as_ref()).into_owned()),
+        _ => {}
+    }
+}
+
 /// A DynamoDB client for `endpoint` with at most `attempts` tries per call.
 pub fn dynamodb_client_at(endpoint: &str, attempts: u32) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::retry::RetryConfig;

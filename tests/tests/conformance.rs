@@ -261,28 +261,7 @@ async fn a_user_deleted_before_consume_leaves_the_code_unspent<B: Backend>() {
     assert_eq!(app.inbox.sent().len(), 1, "no changed mail");
 }
 
-macro_rules! conformance {
-    ($($test:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Memory>().await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Dynamo>().await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+integration_tests::on_both_stores!(
     a_request_for_a_known_user_mails_one_link_whose_code_checks_valid,
     check_does_not_spend_the_code,
     consume_sets_the_password_spends_the_code_and_sends_the_changed_mail,

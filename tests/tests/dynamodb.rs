@@ -136,22 +136,6 @@ async fn twenty_concurrent_consumes_of_one_code_succeed_once_and_write_one_passw
     assert_eq!(changed, 1, "one password-changed mail");
 }
 
-fn strings(value: &AttributeValue, out: &mut Vec<String>) {
-    match value {
-        AttributeValue::S(s) | AttributeValue::N(s) => out.push(s.clone()),
-        AttributeValue::Ss(v) | AttributeValue::Ns(v) => out.extend(v.iter().cloned()),
-        AttributeValue::L(v) => v.iter().for_each(|v| strings(v, out)),
-        AttributeValue::M(m) => {
-            for (k, v) in m {
-                out.push(k.clone());
-                strings(v, out);
-            }
-        }
-        AttributeValue::B(b) => out.push(String::from_utf8_lossy(b.as_ref()).into_owned()),
-        _ => {}
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_flow_the_table_holds_no_code_no_unknown_address_and_only_expiring_items() {
     let app = app_with_ada("scan").await;
@@ -203,7 +187,7 @@ async fn after_a_flow_the_table_holds_no_code_no_unknown_address_and_only_expiri
         let mut values = Vec::new();
         for (name, value) in item {
             values.push(name.clone());
-            strings(value, &mut values);
+            moto::strings_in(value, &mut values);
         }
         for v in &values {
             assert!(

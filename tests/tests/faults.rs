@@ -11,9 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::retry::RetryPartition;
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::app::{self, Response, SERVER_KEY, T0};
 use integration_tests::faults::{self, ANY, Fault, FaultProxy, SES_SEND};
@@ -39,18 +37,6 @@ fn transact() -> String {
     faults::dynamodb("TransactWriteItems")
 }
 
-/// SDK settings for `endpoint` with moto's test credentials.
-fn sdk_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(moto::REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "faults",
-        )))
-        .endpoint_url(endpoint)
-        .build()
-}
-
 /// The Lambdas' clients (`shared::wiring`) for `endpoint`, each with a retry partition of its
 /// own: the SDK's retry token bucket is per partition and process-wide, so tests that spend
 /// retries must not drain one another's.
@@ -59,7 +45,7 @@ fn clients(
     config: &Config,
     partition: &str,
 ) -> (aws_sdk_dynamodb::Client, aws_sdk_sesv2::Client) {
-    let sdk = sdk_config(endpoint);
+    let sdk = moto::sdk_config(endpoint);
     let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
     let db = aws_sdk_dynamodb::Client::from_conf(
         db.config()
@@ -134,12 +120,7 @@ impl Rig {
             .await
             .expect("put Ada");
         if mail == Mail::Ses {
-            moto::sesv2()
-                .create_email_identity()
-                .email_identity(&sender)
-                .send()
-                .await
-                .expect("verify the sender");
+            moto::verify_sender(&sender).await;
         }
 
         let proxy = FaultProxy::in_front_of_moto().await;
@@ -218,24 +199,7 @@ impl Rig {
     }
 
     async fn scan(&self, table: &str) -> Vec<Item> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .direct
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return items;
-            }
-        }
+        moto::scan(&self.direct, table).await
     }
 
     async fn reset_items(&self) -> Vec<Item> {
@@ -292,7 +256,7 @@ impl Rig {
         for item in items.iter().chain(&users) {
             for (name, value) in item {
                 let mut values = vec![name.clone()];
-                strings(value, &mut values);
+                moto::strings_in(value, &mut values);
                 for v in &values {
                     assert!(
                         !codes.iter().any(|c| v.contains(c.expose())),
@@ -331,22 +295,6 @@ fn s<'a>(item: &'a Item, name: &str) -> &'a str {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)
-}
-
-fn strings(value: &AttributeValue, out: &mut Vec<String>) {
-    match value {
-        AttributeValue::S(s) | AttributeValue::N(s) => out.push(s.clone()),
-        AttributeValue::Ss(v) | AttributeValue::Ns(v) => out.extend(v.iter().cloned()),
-        AttributeValue::L(v) => v.iter().for_each(|v| strings(v, out)),
-        AttributeValue::M(m) => {
-            for (k, v) in m {
-                out.push(k.clone());
-                strings(v, out);
-            }
-        }
-        AttributeValue::B(b) => out.push(String::from_utf8_lossy(b.as_ref()).into_owned()),
-        _ => {}
-    }
 }
 
 /// A 503 `SERVICE_UNAVAILABLE` with a `Retry-After` header that matches the body.
@@ -787,7 +735,7 @@ async fn an_ses_that_never_answers_costs_the_server_caller_a_502_in_bounded_time
 #[test]
 fn the_lambda_clients_carry_the_configured_timeouts_and_attempts() {
     let config = app::config("reset", "users", &[]);
-    let sdk = sdk_config("http://127.0.0.1:9");
+    let sdk = moto::sdk_config("http://127.0.0.1:9");
     let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
     let t = db.config().timeout_config().expect("timeouts");
     let d = config.dynamodb_timeouts;

@@ -9,17 +9,12 @@ use std::time::Duration;
 
 use http::StatusCode;
 use integration_tests::app::{Backend, Memory, T0, TestApp, call};
-use integration_tests::gate::{Gate, GatedStore, Held};
+use integration_tests::gate::{Gate, GatedStore, Held, HookedStore};
 use serde_json::json;
 use shared::clock::{Clock, FixedClock};
-use shared::domain::{EmailKey, TokenHash};
 use shared::mail::recording::RecordingMailer;
 use shared::password;
 use shared::service::{CheckOutcome, Operation, Ports, ResetService, ServiceError};
-use shared::store::{
-    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
-    StoreError, TokenRecord, WindowHit,
-};
 
 const ADA: &str = "ada@example.com";
 const FIRST: &str = "the first new password";
@@ -45,6 +40,16 @@ async fn app_with_ada<B: Backend>(label: &str, overrides: &[(&str, &str)]) -> Te
     app
 }
 
+/// Consumes `code` in a task of its own (held wherever the app's store gate says).
+fn spawn_consume<B: Backend>(
+    app: &Arc<TestApp<B>>,
+    code: &shared::domain::ResetCode,
+    password: &'static str,
+) -> tokio::task::JoinHandle<Result<(), ServiceError>> {
+    let (app, code) = (app.clone(), code.clone());
+    tokio::spawn(async move { app.consume(&code, password).await })
+}
+
 fn assert_invalid(result: Result<(), ServiceError>) {
     assert!(
         matches!(result, Err(ServiceError::InvalidCode)),
@@ -59,10 +64,7 @@ async fn a_code_issued_while_a_consume_is_in_flight_never_works_after_it<B: Back
     let first = app.last_code();
 
     // Consume the first code, and hold it after its reads, before its transaction.
-    let consuming = {
-        let (app, first) = (app.clone(), first.clone());
-        tokio::spawn(async move { app.consume(&first, FIRST).await })
-    };
+    let consuming = spawn_consume(&app, &first, FIRST);
     gate.until_arrived(1).await;
     // Now a second code is issued: consume has already read the slots, so it is not among
     // the codes that transaction deletes.
@@ -161,10 +163,7 @@ async fn an_account_change_between_consumes_reads_and_its_write_spends_nothing<B
     let app = gated_app::<B>("race-app-change", &[], Held::ChangePassword, gate.clone()).await;
     app.request(ADA).await.expect("accepted");
     let code = app.last_code();
-    let consuming = {
-        let (app, code) = (app.clone(), code.clone());
-        tokio::spawn(async move { app.consume(&code, FIRST).await })
-    };
+    let consuming = spawn_consume(&app, &code, FIRST);
     gate.until_arrived(1).await;
     app.backend
         .update_user("user-ada", None, Some(T0 + 1), None)
@@ -549,28 +548,7 @@ async fn the_app_can_revoke_every_code_of_a_user<B: Backend>() {
     }
 }
 
-macro_rules! both_adapters {
-    ($($test:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Memory>().await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Dynamo>().await;
-                }
-            )*
-        }
-    };
-}
-
-both_adapters!(
+integration_tests::on_both_stores!(
     a_code_issued_while_a_consume_is_in_flight_never_works_after_it,
     a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it,
     a_code_mailed_to_an_address_the_account_has_left_is_dead,
@@ -588,57 +566,6 @@ both_adapters!(
     the_app_can_revoke_every_code_of_a_user,
 );
 
-/// A store whose every call takes `per_call` on the app's clock: the work the response-time
-/// floor must hide.
-struct SlowStore {
-    inner: Arc<dyn ResetStore>,
-    clock: Arc<FixedClock>,
-    per_call: Duration,
-}
-
-impl SlowStore {
-    fn work(&self) {
-        self.clock.advance(self.per_call);
-    }
-}
-
-#[async_trait::async_trait]
-impl ResetStore for SlowStore {
-    async fn live_slots(&self, k: &EmailKey, now: u64) -> Result<Vec<SlotRecord>, StoreError> {
-        self.work();
-        self.inner.live_slots(k, now).await
-    }
-    async fn claim(&self, claim: SlotClaim) -> Result<ClaimOutcome, StoreError> {
-        self.work();
-        self.inner.claim(claim).await
-    }
-    async fn release(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        self.work();
-        self.inner.release(token).await
-    }
-    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
-        self.work();
-        self.inner.token(hash, now).await
-    }
-    async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
-        self.work();
-        self.inner.change_password(change).await
-    }
-    async fn revoke_all(
-        &self,
-        email_key: &EmailKey,
-        numbers: &[u32],
-        now: u64,
-    ) -> Result<u32, StoreError> {
-        self.work();
-        self.inner.revoke_all(email_key, numbers, now).await
-    }
-    async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
-        self.work();
-        self.inner.hit(hit).await
-    }
-}
-
 #[tokio::test]
 async fn the_floor_is_measured_from_the_start_so_slow_work_and_fast_work_answer_at_the_same_time() {
     let backend = Memory::start("floor", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
@@ -647,10 +574,13 @@ async fn the_floor_is_measured_from_the_start_so_slow_work_and_fast_work_answer_
     let service = ResetService::new(
         backend.config(),
         Ports {
-            store: Arc::new(SlowStore {
-                inner: backend.store(),
-                clock: clock.clone(),
-                per_call: Duration::from_millis(90),
+            // Every store call takes 90 ms on the app's clock: the work the floor must hide.
+            store: HookedStore::new(backend.store(), {
+                let clock = clock.clone();
+                Box::new(move |_| {
+                    clock.advance(Duration::from_millis(90));
+                    Box::pin(async {})
+                })
             }),
             users: backend.users(),
             mailer: Arc::new(RecordingMailer::new()),

@@ -13,8 +13,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use integration_tests::app::{
     ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, T0, TOKEN_KEY, TTL, TestApp, config, password,
 };
@@ -235,28 +233,7 @@ async fn during_a_rotation_a_code_is_looked_up_under_both_keys_at_once<B: Backen
     assert_eq!(gate.arrived(), 2, "one lookup per key");
 }
 
-macro_rules! on_both_adapters {
-    ($($test:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Memory>().await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test::<integration_tests::app::Dynamo>().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_adapters!(
+integration_tests::on_both_stores!(
     a_code_issued_under_the_old_key_works_after_the_rotation_and_dies_with_the_old_key,
     a_code_issued_under_the_new_key_works_during_and_after_the_rotation,
     a_code_found_under_the_previous_key_is_still_bound_to_its_address,
@@ -266,21 +243,9 @@ on_both_adapters!(
 
 // ------------------------------------------------------------------ Secrets Manager on moto
 
-/// SDK settings for moto, as a function's would be for AWS.
-fn moto_sdk() -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(moto::REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "moto",
-        )))
-        .endpoint_url(moto::endpoint())
-        .build()
-}
-
 /// Creates a secret with a string value through the SDK; returns its ARN.
 async fn create_secret(label: &str, value: &str) -> String {
-    shared::wiring::secrets_client(&moto_sdk())
+    shared::wiring::secrets_client(&moto::sdk_config(&moto::endpoint()))
         .create_secret()
         .name(moto::unique_prefix(label))
         .secret_string(value)
@@ -299,7 +264,7 @@ async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigE
         ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
         ("DEFAULT_CALLBACK_URL", CALLBACK),
     ];
-    shared::wiring::config_with_secret(&moto_sdk(), |k| {
+    shared::wiring::config_with_secret(&moto::sdk_config(&moto::endpoint()), |k| {
         vars.iter()
             .find(|(v, _)| *v == k)
             .map(|(_, x)| (*x).to_owned())
@@ -350,7 +315,7 @@ async fn a_missing_or_malformed_secret_stops_init_naming_the_setting_never_the_v
     );
     let binary = {
         let name = moto::unique_prefix("binary");
-        shared::wiring::secrets_client(&moto_sdk())
+        shared::wiring::secrets_client(&moto::sdk_config(&moto::endpoint()))
             .create_secret()
             .name(&name)
             .secret_binary(aws_smithy_types::Blob::new(LEAK.as_bytes()))

@@ -157,12 +157,7 @@ async fn the_dynamodb_and_ses_adapters_on_moto_log_no_secret_at_trace() {
     capture();
     let prefix = moto::unique_prefix("logs-moto");
     let sender = format!("reset.{prefix}@example.com");
-    moto::sesv2()
-        .create_email_identity()
-        .email_identity(&sender)
-        .send()
-        .await
-        .expect("verify the sender");
+    moto::verify_sender(&sender).await;
     let backend = Dynamo::start("logs-moto", &[("MAIL_FROM", &sender)]).await;
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;

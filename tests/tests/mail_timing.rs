@@ -11,8 +11,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use http::StatusCode;
 use integration_tests::app::{self, Backend, Memory, T0, call};
 use integration_tests::faults::{Fault, FaultProxy, SES_SEND};
@@ -83,22 +81,6 @@ async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
     );
 }
 
-/// SDK settings for `endpoint` with moto's test credentials.
-fn sdk_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(moto::REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "mail-timing",
-        )))
-        .endpoint_url(endpoint)
-        .build()
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i]
@@ -113,12 +95,7 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
     const PER_SIDE: usize = 8;
     let prefix = moto::unique_prefix("mail-timing");
     let sender = format!("reset.{prefix}@example.com");
-    moto::sesv2()
-        .create_email_identity()
-        .email_identity(&sender)
-        .send()
-        .await
-        .expect("verify the sender");
+    moto::verify_sender(&sender).await;
     let config = app::config(
         &format!("{prefix}-reset"),
         &format!("{prefix}-users"),
@@ -160,7 +137,7 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
             proxy.fail_from_now(SES_SEND, fault);
         }
         // The Lambdas' clients (their timeouts and attempts), through the proxy.
-        let sdk = sdk_config(&proxy.endpoint());
+        let sdk = moto::sdk_config(&proxy.endpoint());
         let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
         let ses = shared::wiring::ses_client(&sdk, &config.ses_timeouts);
         let store = DynamoStore::new(db, config.reset_table.clone(), users.clone());

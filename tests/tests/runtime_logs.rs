@@ -72,12 +72,7 @@ async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
 
     let prefix = moto::unique_prefix(label);
     let sender = format!("reset.{prefix}@example.com");
-    moto::sesv2()
-        .create_email_identity()
-        .email_identity(&sender)
-        .send()
-        .await
-        .expect("verify the sender");
+    moto::verify_sender(&sender).await;
     let backend = Dynamo::start(label, &[("MAIL_FROM", &sender)]).await;
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;

@@ -28,22 +28,13 @@ struct Setup {
     prefix: String,
 }
 
-async fn verify_sender(sender: &str) {
-    moto::sesv2()
-        .create_email_identity()
-        .email_identity(sender)
-        .send()
-        .await
-        .expect("create the sender identity");
-}
-
 /// A DynamoDB-backed app that mails through SES on moto from `sender@…`, with one user.
 /// `verified`: whether the sender identity is created in moto first.
 async fn setup(label: &str, verified: bool) -> Setup {
     let prefix = moto::unique_prefix(label);
     let sender = format!("reset.{prefix}@example.com");
     if verified {
-        verify_sender(&sender).await;
+        moto::verify_sender(&sender).await;
     }
     let backend = Dynamo::start(label, &[("MAIL_FROM", &sender)]).await;
     // The users table holds the normalized address (the email index is an exact match).
