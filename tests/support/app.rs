@@ -44,30 +44,89 @@ pub const T0: u64 = 1_800_000_000;
 /// Default token lifetime, seconds.
 pub const TTL: u64 = 3600;
 
-/// Settings for a test app: the defaults of the local profile, a fixed token key, links to
-/// [`ALLOWED_ORIGIN`], no response-time floor, the server key enabled, and `overrides` on top.
-pub fn config(reset_table: &str, users_table: &str, overrides: &[(&str, &str)]) -> Config {
-    let server_key_sha256: String = Sha256::digest(SERVER_KEY.as_bytes())
+/// The SHA-256 (lowercase hex) of [`SERVER_KEY`], as `SERVER_KEY_SHA256` takes it: computed
+/// here only, for [`TestConfig`] and for tests that hand the settings to a child process.
+pub fn server_key_sha256() -> String {
+    Sha256::digest(SERVER_KEY.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut vars: HashMap<String, String> = [
-        ("TOKEN_HMAC_KEY", TOKEN_KEY),
-        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
-        ("DEFAULT_CALLBACK_URL", CALLBACK),
-        ("RESET_TABLE_NAME", reset_table),
-        ("USERS_TABLE_NAME", users_table),
-        ("MIN_REQUEST_RESPONSE_MS", "0"),
-        ("SERVER_KEY_SHA256", &server_key_sha256),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    for (k, v) in overrides {
-        vars.insert((*k).to_owned(), (*v).to_owned());
+        .collect()
+}
+
+/// The settings of a test app as a typed builder: the defaults of the local profile, a fixed
+/// token key ([`TOKEN_KEY`]), links to [`ALLOWED_ORIGIN`] (default [`CALLBACK`]), no
+/// response-time floor and the server key ([`SERVER_KEY`]) enabled; [`TestConfig::set`] and
+/// [`TestConfig::unset`] change one setting, [`TestConfig::build`] parses them into a
+/// [`Config`] (panicking on invalid settings) and [`TestConfig::vars`] lists them for a child
+/// process.
+#[derive(Clone, Debug)]
+pub struct TestConfig {
+    vars: HashMap<String, String>,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        Self::new()
     }
-    Config::from_lookup(Profile::Local { port: 3000 }, |k| vars.get(k).cloned())
-        .expect("the test settings are valid")
+}
+
+impl TestConfig {
+    /// The defaults above, no table names (the local profile's own).
+    pub fn new() -> Self {
+        let vars = [
+            ("TOKEN_HMAC_KEY", TOKEN_KEY.to_owned()),
+            ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN.to_owned()),
+            ("DEFAULT_CALLBACK_URL", CALLBACK.to_owned()),
+            ("MIN_REQUEST_RESPONSE_MS", "0".to_owned()),
+            ("SERVER_KEY_SHA256", server_key_sha256()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Self { vars }
+    }
+
+    /// The app's two tables.
+    pub fn tables(self, reset_table: &str, users_table: &str) -> Self {
+        self.set("RESET_TABLE_NAME", reset_table)
+            .set("USERS_TABLE_NAME", users_table)
+    }
+
+    /// One setting, by its environment variable name.
+    pub fn set(mut self, var: &str, value: &str) -> Self {
+        self.vars.insert(var.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Each `(variable, value)` of `overrides`, in order.
+    pub fn with(self, overrides: &[(&str, &str)]) -> Self {
+        overrides.iter().fold(self, |c, (k, v)| c.set(k, v))
+    }
+
+    /// Back to the profile's default for `var`.
+    pub fn unset(mut self, var: &str) -> Self {
+        self.vars.remove(var);
+        self
+    }
+
+    /// The settings as environment variables (for a function binary).
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The [`Config`] the local profile reads from these settings.
+    pub fn build(&self) -> Config {
+        Config::from_lookup(Profile::Local { port: 3000 }, |k| self.vars.get(k).cloned())
+            .expect("the test settings are valid")
+    }
+}
+
+/// [`TestConfig`] with the app's two tables and `overrides` on top.
+pub fn config(reset_table: &str, users_table: &str, overrides: &[(&str, &str)]) -> Config {
+    TestConfig::new()
+        .tables(reset_table, users_table)
+        .with(overrides)
+        .build()
 }
 
 /// A store implementation under test, with the app's users table it reads.

@@ -1,6 +1,7 @@
 //! moto, the AWS emulator, for the tests: one single-threaded server per test binary
 //! (`tests/moto/server.py`), started on first use and gone when the test binary exits, plus SDK
-//! clients pointed at it.
+//! clients pointed at it. Every module of the one test binary (`tests/tests/main.rs`) shares
+//! it, so a test finds its tables and mail by its own names, never by listing them all.
 //!
 //! The launcher serves until its stdin closes. The pipe's write end lives in a `static` here, so
 //! it closes when the test process exits however it exits (statics are never dropped, so a

@@ -3,12 +3,10 @@
 //! tests/events/README.md documents. Also: base64-encoded bodies are decoded, and the client
 //! IP comes from `requestContext.http.sourceIp`, never from `X-Forwarded-For`.
 
-mod common;
-
 use std::path::PathBuf;
 
 use base64::Engine;
-use common::TestApp;
+use integration_tests::edge::{self, EdgeApp};
 use serde_json::Value;
 use shared::http::lambda::{handle_event, source_ip};
 use shared::service::Operation;
@@ -22,7 +20,7 @@ fn operation_of(event: &Value) -> Operation {
     shared::http::route(path).expect("a served route")
 }
 
-async fn invoke(app: &TestApp, event: &Value) -> (u16, Value) {
+async fn invoke(app: &EdgeApp, event: &Value) -> (u16, Value) {
     let op = operation_of(event);
     let request = lambda_http::request::from_str(&event.to_string()).expect("a v2 event");
     let response = handle_event(&app.service, op, request)
@@ -47,7 +45,7 @@ const DOCUMENTED: &[(&str, u16, Option<&str>)] = &[
 #[tokio::test]
 async fn the_consume_function_also_answers_revoke_events() {
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-    let app = TestApp::new();
+    let app = EdgeApp::new();
     let raw = std::fs::read_to_string(events_dir().join("revoke-without-server-key.json")).unwrap();
     let event: ApiGatewayV2httpRequest = serde_json::from_str(&raw).unwrap();
     // The consume function's handler, as functions/consume runs it.
@@ -90,7 +88,7 @@ async fn every_event_file_answers_the_status_its_readme_documents() {
             row.contains(&format!("| {status} |")),
             "{file}: README says {status}"
         );
-        let app = TestApp::new();
+        let app = EdgeApp::new();
         let event: Value =
             serde_json::from_str(&std::fs::read_to_string(events_dir().join(file)).unwrap())
                 .unwrap();
@@ -109,7 +107,7 @@ async fn every_event_file_answers_the_status_its_readme_documents() {
 
 #[tokio::test]
 async fn a_base64_encoded_body_is_decoded_not_rejected() {
-    let app = TestApp::new();
+    let app = EdgeApp::new();
     let mut event: Value = serde_json::from_str(
         &std::fs::read_to_string(events_dir().join("request-ok.json")).unwrap(),
     )
@@ -117,7 +115,7 @@ async fn a_base64_encoded_body_is_decoded_not_rejected() {
     let body = event["body"]
         .as_str()
         .unwrap()
-        .replace("demo@example.com", common::ADA);
+        .replace("demo@example.com", edge::ADA);
     event["body"] = base64::engine::general_purpose::STANDARD
         .encode(body)
         .into();
@@ -138,7 +136,7 @@ async fn the_client_ip_is_the_source_ip_not_a_forwarded_header() {
     assert_eq!(source_ip(&request), Some("198.51.100.23".parse().unwrap()));
 
     // And the limit follows it: three calls allowed, the fourth refused, whatever the header.
-    let app = TestApp::with_env(&[("RATE_LIMIT_CHECK", "3/600")]);
+    let app = EdgeApp::with_env(&[("RATE_LIMIT_CHECK", "3/600")]);
     for i in 0..4 {
         event["headers"]["x-forwarded-for"] = format!("192.0.2.{i}").into();
         let (status, _) = invoke(&app, &event).await;

@@ -7,14 +7,12 @@
 //! binary, because it installs a global subscriber. (tests/tests/runtime_logs.rs does the same
 //! through the real `lambda_runtime` loop and function binaries.)
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::*;
 use http::{HeaderValue, StatusCode};
 use integration_tests::app::{self as moto_app, Backend, Dynamo};
+use integration_tests::edge::*;
 use integration_tests::moto;
 use serde_json::json;
 use shared::logging::Settings;
@@ -73,9 +71,9 @@ const SDK_TRACE_LINES: &[&str] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_code_password_or_key_reaches_the_logs() {
     capture();
-    let app = TestApp::new();
+    let app = EdgeApp::new();
     let mut secrets = vec![
-        "test-token-key-0123456789-abcdefghij".to_owned(),
+        TOKEN_KEY.to_owned(),
         SERVER_KEY.to_owned(),
         ADA_OLD_PASSWORD.to_owned(),
     ];
@@ -116,7 +114,7 @@ async fn no_code_password_or_key_reaches_the_logs() {
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
     app.post(Request, &json!({"email": ADA}).to_string()).await;
     // A wrong server key.
-    let mut req = TestApp::request(r#"{"email":"ada@example.com"}"#);
+    let mut req = EdgeApp::request(r#"{"email":"ada@example.com"}"#);
     let wrong_key = "Bearer a-wrong-but-secret-server-key";
     req.headers
         .insert("authorization", HeaderValue::from_static(wrong_key));
@@ -147,7 +145,7 @@ async fn no_code_password_or_key_reaches_the_logs() {
     // Debug output of the configuration redacts the key too.
     let config = format!("{:?}", app.service.config());
     assert!(
-        !config.contains("test-token-key"),
+        !config.contains(TOKEN_KEY),
         "config Debug shows the token key"
     );
 }

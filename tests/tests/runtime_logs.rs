@@ -18,7 +18,6 @@ use integration_tests::app::{ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, SERVER_K
 use integration_tests::moto;
 use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const NEW_PASSWORD: &str = "runtime-logs brand new passphrase 7f3a";
 const WITHIN: Duration = Duration::from_secs(60);
@@ -77,10 +76,7 @@ async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;
 
-    let server_key_sha256: String = Sha256::digest(SERVER_KEY.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let server_key_sha256 = integration_tests::app::server_key_sha256();
     let env = |function: &str, api: &RuntimeApi| {
         let mut env: Vec<(&str, String)> = vec![
             ("AWS_LAMBDA_RUNTIME_API", api.address()),

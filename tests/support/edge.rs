@@ -1,27 +1,25 @@
-//! A `TestApp` for handler-level tests: the real HTTP edge and use cases on the memory store,
-//! a fixed clock and a recording mailer, with one seeded user.
+//! An [`EdgeApp`] for handler-level tests: the real HTTP edge (`shared::http::handle`) and use
+//! cases on the memory store, a fixed clock at [`T0`] and a recording mailer, with one seeded
+//! user (Ada). The settings are [`TestConfig`]'s, with callbacks to the local profile's
+//! `http://127.0.0.1:3000` allowed too.
 
-#![allow(dead_code)]
-
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use shared::clock::FixedClock;
-use shared::config::{Config, Profile};
 use shared::domain::{EmailAddress, NewPassword, UserId};
 use shared::http::{ApiRequest, handle};
 use shared::mail::recording::RecordingMailer;
 use shared::service::{Operation, Ports, ResetService};
 use shared::store::memory::MemoryStore;
 
-/// 2026-11-23T00:00:00Z.
-pub const T0: u64 = 1_795_392_000;
+pub use crate::app::{SERVER_KEY, T0, TOKEN_KEY};
+use crate::app::{TestConfig, code_in};
+
 /// The seeded user's stored address, lowercase as the README asks of the users table.
 pub const ADA_STORED: &str = "ada@example.com";
 /// What a requester types for Ada (other capitals on purpose: found through the lowercase
@@ -31,64 +29,61 @@ pub const ADA: &str = "Ada@Example.COM";
 pub const ADA_ID: &str = "user-ada";
 /// Ada's password before any reset.
 pub const ADA_OLD_PASSWORD: &str = "old password 1";
-/// The server key whose SHA-256 is configured.
-pub const SERVER_KEY: &str = "test-server-key-0123456789abcdef";
-
-pub struct TestApp {
+/// The handler-level app: [`ResetService`] behind `shared::http::handle`.
+pub struct EdgeApp {
+    /// The use cases behind the edge.
     pub service: ResetService,
+    /// Tokens, slots and the users directory (Ada).
     pub store: Arc<MemoryStore>,
+    /// Every mail sent.
     pub mailer: Arc<RecordingMailer>,
+    /// Starts at [`T0`]; tests advance it.
     pub clock: Arc<FixedClock>,
 }
 
 /// A response, decoded.
 #[derive(Debug)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The response headers.
     pub headers: HeaderMap,
+    /// The body as sent.
     pub raw: String,
+    /// The body parsed as JSON (`Null` when it is not JSON).
     pub json: Value,
 }
 
 impl Reply {
+    /// The error body's `code` (empty when there is none).
     pub fn code(&self) -> &str {
         self.json["code"].as_str().unwrap_or("")
     }
 }
 
-pub fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+impl Default for EdgeApp {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-impl TestApp {
+impl EdgeApp {
+    /// The app with [`TestConfig`]'s settings as below, no overrides.
     pub fn new() -> Self {
         Self::with_env(&[])
     }
 
-    /// Local-profile defaults (callbacks to 127.0.0.1:3000), a fixed token key, the server key,
-    /// no response floor, plus `env` overrides.
+    /// [`TestConfig`] (the local profile's default callback, on 127.0.0.1:3000), plus `env`
+    /// overrides.
     pub fn with_env(env: &[(&str, &str)]) -> Self {
-        let server_key_hash = sha256_hex(SERVER_KEY);
-        let mut vars: HashMap<String, String> = HashMap::from([
-            (
-                "TOKEN_HMAC_KEY".into(),
-                "test-token-key-0123456789-abcdefghij".into(),
-            ),
-            ("SERVER_KEY_SHA256".into(), server_key_hash),
-            ("MIN_REQUEST_RESPONSE_MS".into(), "0".into()),
-            (
-                "ALLOWED_CALLBACK_ORIGINS".into(),
-                "https://app.example.com,http://127.0.0.1:3000".into(),
-            ),
-        ]);
-        for (k, v) in env {
-            vars.insert((*k).into(), (*v).into());
-        }
-        let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| vars.get(k).cloned())
-            .expect("test configuration is valid");
+        let config = TestConfig::new()
+            .set(
+                "ALLOWED_CALLBACK_ORIGINS",
+                "https://app.example.com,http://127.0.0.1:3000",
+            )
+            .unset("DEFAULT_CALLBACK_URL")
+            .with(env)
+            .build();
         let store = Arc::new(MemoryStore::new());
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(FixedClock::at(T0));
@@ -115,6 +110,7 @@ impl TestApp {
         }
     }
 
+    /// A JSON POST of `body` from 203.0.113.7.
     pub fn request(body: &str) -> ApiRequest {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -126,6 +122,7 @@ impl TestApp {
         }
     }
 
+    /// `req` through the HTTP edge, decoded.
     pub async fn send(&self, op: Operation, req: ApiRequest) -> Reply {
         let response = handle(&self.service, op, req).await;
         let status = response.status();
@@ -140,16 +137,19 @@ impl TestApp {
         }
     }
 
+    /// [`EdgeApp::request`] of `body`, sent.
     pub async fn post(&self, op: Operation, body: &str) -> Reply {
         self.send(op, Self::request(body)).await
     }
 
+    /// [`EdgeApp::post`] from another client address.
     pub async fn post_from(&self, op: Operation, body: &str, ip: IpAddr) -> Reply {
         let mut req = Self::request(body);
         req.client_ip = Some(ip);
         self.send(op, req).await
     }
 
+    /// [`EdgeApp::post`] with the server key as bearer.
     pub async fn post_as_server(&self, op: Operation, body: &str) -> Reply {
         let mut req = Self::request(body);
         req.headers.insert(
@@ -168,19 +168,24 @@ impl TestApp {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
         let sent = self.mailer.sent();
         assert_eq!(sent.len(), before + 1, "one new mail");
-        code_from_link(sent.last().unwrap().link.as_deref().unwrap())
+        code_in(sent.last().unwrap().link.as_deref().unwrap())
+            .expose()
+            .to_owned()
     }
 
+    /// Consume `code`, setting `password`.
     pub async fn consume(&self, code: &str, password: &str) -> Reply {
         let body = serde_json::json!({"code": code, "password": password}).to_string();
         self.post(Operation::Consume, &body).await
     }
 
+    /// Check `code`.
     pub async fn check(&self, code: &str) -> Reply {
         let body = serde_json::json!({"code": code}).to_string();
         self.post(Operation::Check, &body).await
     }
 
+    /// Ada's stored password hash.
     pub fn ada_hash(&self) -> Option<String> {
         self.store.password_hash(&UserId::parse(ADA_ID).unwrap())
     }
@@ -201,14 +206,4 @@ impl TestApp {
             self.ada_hash()
         )
     }
-}
-
-/// The `code` query parameter of a reset link.
-pub fn code_from_link(link: &str) -> String {
-    url::Url::parse(link)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("the link carries a code")
 }
