@@ -6,6 +6,8 @@
 //! installs the functions' subscriber process-wide and searches every line it captures.
 
 mod api;
+mod api_input;
+mod api_server;
 mod conformance;
 mod docs;
 mod dynamodb;
