@@ -259,7 +259,7 @@ fn profile_dir() -> PathBuf {
 }
 
 /// The path of a function's debug (or, under `cargo test --release`, release) binary, built
-/// once per test binary with the tests' own cargo.
+/// once per test process with the tests' own cargo.
 pub fn function_binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     let dir = profile_dir();
@@ -279,6 +279,27 @@ pub fn function_binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "no function binary at {}", path.display());
     path
+}
+
+/// What Lambda hands every function process, before the function's own settings: the Runtime
+/// API's address (`api`), the function's name, memory, version, log group and stream, the
+/// region, dummy credentials and `AWS_ENDPOINT_URL` (moto, or a closed port).
+pub fn lambda_env(function: &str, api: &str, endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", api.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function}"),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", crate::moto::REGION.into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    ]
 }
 
 /// A function's bootstrap process, its stdout and stderr captured whole. Killed on drop.

@@ -373,26 +373,14 @@ fn lambda_env(
     backend: &Dynamo,
     keys: (&str, &str),
 ) -> Vec<(&'static str, String)> {
-    let mut env: Vec<(&'static str, String)> = vec![
-        ("AWS_LAMBDA_RUNTIME_API", api.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        (
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{function}"),
-        ),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
-        ("AWS_ENDPOINT_URL", moto::endpoint()),
-        ("AWS_REGION", moto::REGION.into()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    let mut env = integration_tests::runtime_api::lambda_env(function, api, &moto::endpoint());
+    env.extend([
         ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN.into()),
         ("DEFAULT_CALLBACK_URL", CALLBACK.into()),
         ("RESET_TABLE_NAME", backend.reset_table().to_owned()),
         ("USERS_TABLE_NAME", backend.users_table().to_owned()),
         ("MIN_REQUEST_RESPONSE_MS", "0".into()),
-    ];
+    ]);
     let var = if keys.0 == TOKEN_KEY_SECRET_VAR {
         TOKEN_KEY_SECRET_VAR
     } else {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use integration_tests::app::{ALLOWED_ORIGIN, CALLBACK, TOKEN_KEY};
-use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary};
+use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary, lambda_env};
 use serde_json::{Value, json};
 
 const WITHIN: Duration = Duration::from_secs(60);
@@ -27,18 +27,9 @@ fn event(body: &str, base64: bool, content_type: &str) -> Value {
 async fn a_garbage_base64_body_is_a_400_and_the_function_keeps_serving() {
     let binary = function_binary("check");
     let api = RuntimeApi::start().await;
-    let env: Vec<(&str, String)> = vec![
-        ("AWS_LAMBDA_RUNTIME_API", api.address()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "check".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/check".into()),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
-        // A closed port: init's priming calls fail at once.
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    // A closed port as the endpoint: init's priming calls fail at once.
+    let mut env = lambda_env("check", &api.address(), "http://127.0.0.1:9");
+    env.extend([
         ("TOKEN_HMAC_KEY", TOKEN_KEY.into()),
         ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN.into()),
         ("DEFAULT_CALLBACK_URL", CALLBACK.into()),
@@ -46,7 +37,7 @@ async fn a_garbage_base64_body_is_a_400_and_the_function_keeps_serving() {
         ("USERS_TABLE_NAME", "unused-users".into()),
         ("MAIL_FROM", "reset@example.com".into()),
         ("MIN_REQUEST_RESPONSE_MS", "0".into()),
-    ];
+    ]);
     let function = Function::start(&binary, &env);
 
     let good_json = base64::Engine::encode(

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use integration_tests::app::{ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, SERVER_KEY, TOKEN_KEY};
 use integration_tests::moto;
-use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary};
+use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_binary, lambda_env};
 use serde_json::{Value, json};
 
 const NEW_PASSWORD: &str = "runtime-logs brand new passphrase 7f3a";
@@ -78,20 +78,8 @@ async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
 
     let server_key_sha256 = integration_tests::app::server_key_sha256();
     let env = |function: &str, api: &RuntimeApi| {
-        let mut env: Vec<(&str, String)> = vec![
-            ("AWS_LAMBDA_RUNTIME_API", api.address()),
-            ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{function}"),
-            ),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
-            ("AWS_ENDPOINT_URL", moto::endpoint()),
-            ("AWS_REGION", moto::REGION.into()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        let mut env = lambda_env(function, &api.address(), &moto::endpoint());
+        env.extend([
             ("TOKEN_HMAC_KEY", TOKEN_KEY.into()),
             ("SERVER_KEY_SHA256", server_key_sha256.clone()),
             ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN.into()),
@@ -100,7 +88,7 @@ async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
             ("USERS_TABLE_NAME", backend.users_table().to_owned()),
             ("MAIL_FROM", sender.clone()),
             ("MIN_REQUEST_RESPONSE_MS", "0".into()),
-        ];
+        ]);
         env.extend(log_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         env
     };
