@@ -7,7 +7,6 @@ use std::time::Duration;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -16,7 +15,7 @@ use crate::config::{Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_
 use crate::mail::ses::SesMailer;
 use crate::service::{Operation, Ports, ResetService};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::dynamodb::schema::{PK, SK};
+use crate::store::dynamodb::keys::priming_key;
 
 /// SDK settings for Lambda from the environment alone: `AWS_REGION`, the function role's
 /// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and an
@@ -215,10 +214,9 @@ async fn prime(
     let db = dynamodb
         .get_item()
         .table_name(reset_table)
-        // A token key no token can have (token hashes are 64 hex digits): the function's
-        // IAM policy allows GetItem on TOKEN# keys, and the answer is always "no item".
-        .key(PK, AttributeValue::S("TOKEN#PRIME".into()))
-        .key(SK, AttributeValue::S("TOKEN".into()))
+        // A token key no token can have: the function's IAM policy allows GetItem on TOKEN#
+        // keys, and the answer is always "no item".
+        .set_key(Some(priming_key()))
         .send();
     let mail = async {
         if let Some(ses) = ses
