@@ -39,8 +39,6 @@ pub const SERVER_KEY: &str = "integration-tests-server-key";
 pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 /// The default callback.
 pub const CALLBACK: &str = "https://app.example.com/reset";
-/// The seeded user's address as the users table stores it (lowercase, as the README asks).
-pub const ADA: &str = "ada@example.com";
 /// Where every fixed clock starts (epoch seconds).
 pub const T0: u64 = 1_800_000_000;
 /// Default token lifetime, seconds.

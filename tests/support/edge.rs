@@ -17,12 +17,14 @@ use shared::mail::recording::RecordingMailer;
 use shared::service::{Operation, Ports, ResetService};
 use shared::store::memory::MemoryStore;
 
-pub use crate::app::{ADA, SERVER_KEY, T0, TOKEN_KEY};
+pub use crate::app::{SERVER_KEY, T0, TOKEN_KEY};
 use crate::app::{TestConfig, code_in};
 
+/// The seeded user's stored address, lowercase as the README asks of the users table.
+pub const ADA_STORED: &str = "ada@example.com";
 /// What a requester types for Ada (other capitals on purpose: found through the lowercase
 /// form, and mail still goes to the stored spelling).
-pub const ADA_TYPED: &str = "Ada@Example.COM";
+pub const ADA: &str = "Ada@Example.COM";
 /// Ada's id.
 pub const ADA_ID: &str = "user-ada";
 /// Ada's password before any reset.
@@ -88,7 +90,7 @@ impl EdgeApp {
         let hash = shared::password::hash(&NewPassword::parse(ADA_OLD_PASSWORD).unwrap()).unwrap();
         store.put_user(
             UserId::parse(ADA_ID).unwrap(),
-            EmailAddress::parse(ADA).unwrap(),
+            EmailAddress::parse(ADA_STORED).unwrap(),
             Some(hash),
         );
         let service = ResetService::new(
@@ -161,7 +163,7 @@ impl EdgeApp {
     pub async fn code_for_ada(&self) -> String {
         let before = self.mailer.sent().len();
         let reply = self
-            .post(Operation::Request, &format!(r#"{{"email":"{ADA_TYPED}"}}"#))
+            .post(Operation::Request, &format!(r#"{{"email":"{ADA}"}}"#))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
         let sent = self.mailer.sent();

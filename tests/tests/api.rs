@@ -57,7 +57,7 @@ async fn mail_goes_to_the_stored_address_with_a_link_on_the_callback() {
         StatusCode::OK
     );
     let mail = app.mailer.sent().pop().unwrap();
-    assert_eq!(mail.to.as_str(), ADA);
+    assert_eq!(mail.to.as_str(), ADA_STORED);
     let link = url::Url::parse(mail.link.as_deref().unwrap()).unwrap();
     assert_eq!(
         link.origin().ascii_serialization(),
@@ -307,7 +307,7 @@ async fn consume_sends_the_changed_notice_unless_turned_off_and_its_failure_chan
         StatusCode::OK
     );
     let notice = app.mailer.sent().pop().unwrap();
-    assert_eq!(notice.to.as_str(), ADA);
+    assert_eq!(notice.to.as_str(), ADA_STORED);
     assert_eq!(notice.subject, "Your Example App password was changed");
     assert!(notice.link.is_none());
 

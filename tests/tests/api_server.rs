@@ -96,7 +96,7 @@ async fn a_server_caller_can_get_the_code_back_without_any_mail() {
 #[tokio::test]
 async fn a_server_caller_can_template_the_link_and_lower_the_cap() {
     let app = EdgeApp::new();
-    let body = json!({"email": ADA_TYPED, "url_template": "https://app.example.com/u/{{.UserID}}/reset?c={{.Code}}", "max_concurrent_requests": 1});
+    let body = json!({"email": ADA, "url_template": "https://app.example.com/u/{{.UserID}}/reset?c={{.Code}}", "max_concurrent_requests": 1});
     assert_eq!(
         app.post_as_server(Request, &body.to_string()).await.status,
         StatusCode::OK
@@ -111,7 +111,7 @@ async fn a_server_caller_can_template_the_link_and_lower_the_cap() {
         app.post_as_server(Request, &body.to_string()).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let bad = json!({"email": ADA_TYPED, "url_template": "https://evil.example.net/?c={{.Code}}"});
+    let bad = json!({"email": ADA, "url_template": "https://evil.example.net/?c={{.Code}}"});
     let r = app.post_as_server(Request, &bad.to_string()).await;
     assert!(
         r.json["field_errors"]["url_template"].is_string(),

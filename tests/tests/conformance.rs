@@ -5,11 +5,12 @@
 //! Each test is a generic async fn over [`Backend`]; the macro at the bottom instantiates it
 //! once per adapter (`memory::<name>`, `dynamodb::<name>`).
 
-use integration_tests::app::{ADA, Backend, T0, TTL, TestApp};
+use integration_tests::app::{Backend, T0, TTL, TestApp};
 use serde_json::json;
 use shared::password;
 use shared::service::{CheckOutcome, Operation, ServiceError};
 
+const ADA: &str = "ada@example.com";
 const NEW_PASSWORD: &str = "correct horse battery staple";
 
 async fn app_with_ada<B: Backend>(label: &str) -> TestApp<B> {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use integration_tests::app::{ADA, Backend, Dynamo, TTL, TestApp, config};
+use integration_tests::app::{Backend, Dynamo, TTL, TestApp, config};
 use integration_tests::moto;
 use serde_json::json;
 use shared::clock::FixedClock;
@@ -19,6 +19,8 @@ use shared::service::{Operation, Ports, ResetService, ServiceError};
 use shared::store::dynamodb::DynamoStore;
 use shared::store::dynamodb::schema::{TTL_ATTRIBUTE, reset_key_schema};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ADA: &str = "ada@example.com";
 
 type Item = HashMap<String, AttributeValue>;
 

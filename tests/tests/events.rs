@@ -115,7 +115,7 @@ async fn a_base64_encoded_body_is_decoded_not_rejected() {
     let body = event["body"]
         .as_str()
         .unwrap()
-        .replace("demo@example.com", edge::ADA_TYPED);
+        .replace("demo@example.com", edge::ADA);
     event["body"] = base64::engine::general_purpose::STANDARD
         .encode(body)
         .into();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
-use integration_tests::app::{ADA, Backend, Memory, T0, TestApp, call};
+use integration_tests::app::{Backend, Memory, T0, TestApp, call};
 use integration_tests::gate::{Gate, GatedStore, Held, HookedStore};
 use serde_json::json;
 use shared::clock::{Clock, FixedClock};
@@ -16,6 +16,7 @@ use shared::mail::recording::RecordingMailer;
 use shared::password;
 use shared::service::{CheckOutcome, Operation, Ports, ResetService, ServiceError};
 
+const ADA: &str = "ada@example.com";
 const FIRST: &str = "the first new password";
 const SECOND: &str = "the second new password";
 

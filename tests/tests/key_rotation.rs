@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration_tests::app::{
-    ADA, ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, T0, TOKEN_KEY, TTL, TestApp, config, password,
+    ALLOWED_ORIGIN, Backend, CALLBACK, Dynamo, T0, TOKEN_KEY, TTL, TestApp, config, password,
 };
 use integration_tests::gate::{Gate, GatedStore, Held};
 use integration_tests::moto;
@@ -24,6 +24,7 @@ use shared::config::{ConfigError, TOKEN_KEY_SECRET_VAR};
 use shared::domain::{Locale, ResetCode};
 use shared::service::{CheckOutcome, ClientIp, ConsumeReset, Ports, ResetService, ServiceError};
 
+const ADA: &str = "ada@example.com";
 /// Key A is the test apps' own key ([`TOKEN_KEY`]); B is the one rotated to.
 const KEY_B: &str = "key-rotation-tests-new-key-B-0123456789abcdef";
 const NEW_PASSWORD: &str = "correct horse battery staple";

@@ -100,7 +100,7 @@ async fn no_code_password_or_key_reaches_the_logs() {
     let r = app
         .post_as_server(
             Request,
-            &json!({"email": ADA_TYPED, "return_code": true}).to_string(),
+            &json!({"email": ADA, "return_code": true}).to_string(),
         )
         .await;
     secrets.push(r.json["code"].as_str().unwrap().to_owned());
@@ -108,12 +108,11 @@ async fn no_code_password_or_key_reaches_the_logs() {
     let r = app
         .post_as_server(
             Request,
-            &json!({"email": ADA_TYPED, "return_code": true}).to_string(),
+            &json!({"email": ADA, "return_code": true}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
-    app.post(Request, &json!({"email": ADA_TYPED}).to_string())
-        .await;
+    app.post(Request, &json!({"email": ADA}).to_string()).await;
     // A wrong server key.
     let mut req = EdgeApp::request(r#"{"email":"ada@example.com"}"#);
     let wrong_key = "Bearer a-wrong-but-secret-server-key";
