@@ -1,7 +1,6 @@
 //! Building the service once, at init: SDK config and clients, adapters, ports, and the
 //! connections opened before the first invocation arrives.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -10,12 +9,12 @@ use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_VAR};
-use crate::mail::ses::SesMailer;
-use crate::service::{Operation, Ports, ResetService};
-use crate::store::dynamodb::DynamoStore;
+use crate::service::{Operation, ResetService};
 use crate::store::dynamodb::keys::priming_key;
+
+mod adapters;
+pub use self::adapters::{Adapters, Store};
 
 /// SDK settings for Lambda from the environment alone: `AWS_REGION`, the function role's
 /// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and an
@@ -181,25 +180,7 @@ pub async fn service_from_clients(
     if let Some(warm) = warm {
         let _ = warm.await;
     }
-    let store = Arc::new(DynamoStore::new(
-        dynamodb,
-        config.reset_table.clone(),
-        config.users.clone(),
-    ));
-    let mailer = Arc::new(SesMailer::new(
-        ses,
-        config.mail_from.clone(),
-        config.ses_configuration_set.clone(),
-    ));
-    ResetService::new(
-        config,
-        Ports {
-            store: store.clone(),
-            users: store,
-            mailer,
-            clock: Arc::new(SystemClock),
-        },
-    )
+    Adapters::aws(&config, dynamodb, ses).service(config)
 }
 
 /// Opens the TLS connections during init with one cheap call each, so the first invocation
