@@ -4,9 +4,16 @@
 //! switch to the real adapters (endpoint from `AWS_ENDPOINT_URL`, e.g. the moto emulator).
 //! Demo pages (`/`, `/reset`, the mailbox as HTML) let a person walk the reset in a browser.
 
+mod api;
+mod dev;
 pub mod options;
 pub mod pages;
+mod seed;
 mod server;
 
+pub use api::LocalApi;
 pub use options::{MailerKind, Options, StoreKind};
-pub use server::{LocalApi, serve};
+pub use server::serve;
+
+/// Errors of building the local API (bad flags, SDK calls while seeding).
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
