@@ -21,13 +21,14 @@ use shared::http::ApiRequest;
 use shared::mail::Mailer;
 use shared::mail::recording::RecordingMailer;
 use shared::service::{
-    Caller, CheckOutcome, ClientIp, ConsumeReset, Issued, LinkTarget, Operation, Ports,
-    RequestReset, ResetService, ServiceError, Target,
+    Caller, CheckOutcome, ClientIp, ConsumeReset, Issued, LinkTarget, Operation, RequestReset,
+    ResetService, ServiceError, Target,
 };
-use shared::store::dynamodb::DynamoStore;
 use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+use shared::store::dynamodb::{DynamoStore, NewUser};
 use shared::store::memory::MemoryStore;
 use shared::store::{ResetStore, UserDirectory};
+use shared::wiring::{Adapters, Store};
 
 use crate::moto;
 
@@ -136,10 +137,16 @@ pub trait Backend: Send + Sync + Sized + 'static {
     async fn start(label: &str, overrides: &[(&str, &str)]) -> Self;
     /// The settings, naming this backend's tables.
     fn config(&self) -> Config;
+    /// The store adapter, as the composition root takes it.
+    fn adapter(&self) -> Store;
     /// The reset store.
-    fn store(&self) -> Arc<dyn ResetStore>;
+    fn store(&self) -> Arc<dyn ResetStore> {
+        self.adapter().reset_store()
+    }
     /// The user directory.
-    fn users(&self) -> Arc<dyn UserDirectory>;
+    fn users(&self) -> Arc<dyn UserDirectory> {
+        self.adapter().users()
+    }
     /// Adds a user with no password.
     async fn put_user(&self, id: &str, email: &str);
     /// Deletes a user.
@@ -180,12 +187,8 @@ impl Backend for Memory {
         self.config.clone()
     }
 
-    fn store(&self) -> Arc<dyn ResetStore> {
-        self.store.clone()
-    }
-
-    fn users(&self) -> Arc<dyn UserDirectory> {
-        self.store.clone()
+    fn adapter(&self) -> Store {
+        Store::Memory(self.store.clone())
     }
 
     async fn put_user(&self, id: &str, email: &str) {
@@ -301,26 +304,20 @@ impl Backend for Dynamo {
         self.config.clone()
     }
 
-    fn store(&self) -> Arc<dyn ResetStore> {
-        self.store.clone()
-    }
-
-    fn users(&self) -> Arc<dyn UserDirectory> {
-        self.store.clone()
+    fn adapter(&self) -> Store {
+        Store::Dynamo(self.store.clone())
     }
 
     async fn put_user(&self, id: &str, email: &str) {
-        let users = &self.config.users;
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&users.table)
-            .item(&users.key_attribute, AttributeValue::S(id.to_owned()))
-            .item(&users.email_attribute, AttributeValue::S(email.to_owned()));
-        if let Some(enabled) = &users.enabled_attribute {
-            put = put.item(enabled, AttributeValue::Bool(true));
-        }
-        put.send().await.expect("put the user item");
+        self.store
+            .put_user(&NewUser {
+                id,
+                email,
+                password_hash: None,
+                enabled: Some(true),
+            })
+            .await
+            .expect("put the user item");
     }
 
     async fn update_user(
@@ -478,15 +475,10 @@ impl<B: Backend> TestApp<B> {
         inbox: Arc<RecordingMailer>,
     ) -> Self {
         let clock = Arc::new(FixedClock::at(T0));
-        let service = ResetService::new(
-            backend.config(),
-            Ports {
-                store,
-                users: backend.users(),
-                mailer,
-                clock: clock.clone(),
-            },
-        );
+        let service = Adapters::new(backend.adapter(), mailer)
+            .with_clock(clock.clone())
+            .map_reset_store(|_| store)
+            .service(backend.config());
         Self {
             backend,
             clock,

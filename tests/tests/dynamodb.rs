@@ -15,9 +15,10 @@ use shared::clock::FixedClock;
 use shared::domain::ResetCode;
 use shared::mail::recording::RecordingMailer;
 use shared::password;
-use shared::service::{Operation, Ports, ResetService, ServiceError};
+use shared::service::{Operation, ResetService, ServiceError};
 use shared::store::dynamodb::DynamoStore;
 use shared::store::dynamodb::schema::{TTL_ATTRIBUTE, reset_key_schema};
+use shared::wiring::{Adapters, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ADA: &str = "ada@example.com";
@@ -291,15 +292,12 @@ async fn closed_port() -> u16 {
 
 fn service_on(store: DynamoStore, reset_table: &str) -> ResetService {
     let config = config(reset_table, "users", &[]);
-    ResetService::new(
-        config,
-        Ports {
-            store: Arc::new(store.clone()),
-            users: Arc::new(store),
-            mailer: Arc::new(RecordingMailer::new()),
-            clock: Arc::new(FixedClock::at(integration_tests::app::T0)),
-        },
+    Adapters::new(
+        Store::Dynamo(Arc::new(store)),
+        Arc::new(RecordingMailer::new()),
     )
+    .with_clock(Arc::new(FixedClock::at(integration_tests::app::T0)))
+    .service(config)
 }
 
 async fn assert_503_for_every_operation(service: &ResetService) {

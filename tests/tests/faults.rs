@@ -20,12 +20,11 @@ use serde_json::{Value, json};
 use shared::clock::FixedClock;
 use shared::config::Config;
 use shared::domain::ResetCode;
-use shared::mail::Mailer;
 use shared::mail::recording::RecordingMailer;
-use shared::mail::ses::SesMailer;
-use shared::service::{Operation, Ports, ResetService};
-use shared::store::dynamodb::DynamoStore;
+use shared::service::{Operation, ResetService};
+use shared::store::dynamodb::NewUser;
 use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+use shared::wiring::{Adapters, Store};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -106,17 +105,13 @@ impl Rig {
         create_users_table(&direct, &config.users)
             .await
             .expect("create the users table");
-        let users = &config.users;
-        direct
-            .put_item()
-            .table_name(&users.table)
-            .item(&users.key_attribute, AttributeValue::S(USER.into()))
-            .item(&users.email_attribute, AttributeValue::S(email.clone()))
-            .item(
-                &users.password_attribute,
-                AttributeValue::S(OLD_HASH.into()),
-            )
-            .send()
+        Store::dynamodb(&config, direct.clone())
+            .put_user(&NewUser {
+                id: USER,
+                email: &email,
+                password_hash: Some(OLD_HASH),
+                enabled: None,
+            })
             .await
             .expect("put Ada");
         if mail == Mail::Ses {
@@ -125,22 +120,15 @@ impl Rig {
 
         let proxy = FaultProxy::in_front_of_moto().await;
         let (db, ses) = clients(&proxy.endpoint(), &config, &prefix);
-        let store = DynamoStore::new(db, config.reset_table.clone(), config.users.clone());
         let inbox = Arc::new(RecordingMailer::new());
-        let mailer: Arc<dyn Mailer> = match mail {
-            Mail::Recorded => inbox.clone(),
-            Mail::Ses => Arc::new(SesMailer::new(ses, config.mail_from.clone(), None)),
+        let adapters = Adapters::aws(&config, db, ses);
+        let adapters = match mail {
+            Mail::Recorded => adapters.map_mailer(|_| inbox.clone()),
+            Mail::Ses => adapters,
         };
-        let clock = Arc::new(FixedClock::at(T0));
-        let service = ResetService::new(
-            config.clone(),
-            Ports {
-                store: Arc::new(store.clone()),
-                users: Arc::new(store),
-                mailer,
-                clock,
-            },
-        );
+        let service = adapters
+            .with_clock(Arc::new(FixedClock::at(T0)))
+            .service(config.clone());
         Self {
             proxy,
             service: Arc::new(service),
@@ -682,16 +670,9 @@ async fn a_store_that_accepts_connections_and_never_answers_gets_503_with_retry_
         timeouts.operation_attempt_timeout(),
         Some(Duration::from_millis(150))
     );
-    let store = DynamoStore::new(db, "reset", config.users.clone());
-    let service = ResetService::new(
-        config.clone(),
-        Ports {
-            store: Arc::new(store.clone()),
-            users: Arc::new(store),
-            mailer: Arc::new(SesMailer::new(ses, config.mail_from.clone(), None)),
-            clock: Arc::new(FixedClock::at(T0)),
-        },
-    );
+    let service = Adapters::aws(&config, db, ses)
+        .with_clock(Arc::new(FixedClock::at(T0)))
+        .service(config.clone());
     let code = ResetCode::generate();
     let ip = Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)));
     for (op, body) in [
@@ -810,17 +791,13 @@ async fn limited_service(label: &str, limit: &str) -> (Arc<ResetService>, Arc<Fi
     create_users_table(&client, &config.users)
         .await
         .expect("create the users table");
-    let store = DynamoStore::new(client, config.reset_table.clone(), config.users.clone());
     let clock = Arc::new(FixedClock::at(T0));
-    let service = ResetService::new(
-        config,
-        Ports {
-            store: Arc::new(store.clone()),
-            users: Arc::new(store),
-            mailer: Arc::new(RecordingMailer::new()),
-            clock: clock.clone(),
-        },
-    );
+    let service = Adapters::new(
+        Store::dynamodb(&config, client),
+        Arc::new(RecordingMailer::new()),
+    )
+    .with_clock(clock.clone())
+    .service(config);
     (Arc::new(service), clock)
 }
 

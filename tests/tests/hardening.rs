@@ -14,7 +14,8 @@ use serde_json::json;
 use shared::clock::{Clock, FixedClock};
 use shared::mail::recording::RecordingMailer;
 use shared::password;
-use shared::service::{CheckOutcome, Operation, Ports, ResetService, ServiceError};
+use shared::service::{CheckOutcome, Operation, ServiceError};
+use shared::wiring::{Adapters, Store};
 
 const ADA: &str = "ada@example.com";
 const FIRST: &str = "the first new password";
@@ -571,22 +572,20 @@ async fn the_floor_is_measured_from_the_start_so_slow_work_and_fast_work_answer_
     let backend = Memory::start("floor", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
     backend.put_user("user-ada", ADA).await;
     let clock = Arc::new(FixedClock::at(T0));
-    let service = ResetService::new(
-        backend.config(),
-        Ports {
-            // Every store call takes 90 ms on the app's clock: the work the floor must hide.
-            store: HookedStore::new(backend.store(), {
-                let clock = clock.clone();
+    let service = Adapters::new(backend.adapter(), Arc::new(RecordingMailer::new()))
+        .with_clock(clock.clone())
+        // Every store call takes 90 ms on the app's clock: the work the floor must hide.
+        .map_reset_store(|store| {
+            let clock = clock.clone();
+            HookedStore::new(
+                store,
                 Box::new(move |_| {
                     clock.advance(Duration::from_millis(90));
                     Box::pin(async {})
-                })
-            }),
-            users: backend.users(),
-            mailer: Arc::new(RecordingMailer::new()),
-            clock: clock.clone(),
-        },
-    );
+                }),
+            )
+        })
+        .service(backend.config());
     for email in [ADA, "nobody@example.com"] {
         let (start, slept) = (clock.now_ms(), clock.slept());
         let r = call(
@@ -738,15 +737,14 @@ async fn a_code_issued_while_a_revocation_is_in_flight_is_revoked_too() {
         config.reset_table.clone(),
         config.users.clone(),
     );
-    let revoker = Arc::new(ResetService::new(
-        config,
-        Ports {
-            store: Arc::new(proxied.clone()),
-            users: Arc::new(proxied),
-            mailer: Arc::new(RecordingMailer::new()),
-            clock: Arc::new(FixedClock::at(T0)),
-        },
-    ));
+    let revoker = Arc::new(
+        Adapters::new(
+            Store::Dynamo(Arc::new(proxied)),
+            Arc::new(RecordingMailer::new()),
+        )
+        .with_clock(Arc::new(FixedClock::at(T0)))
+        .service(config),
+    );
     let revoking = {
         let revoker = revoker.clone();
         tokio::spawn(async move {

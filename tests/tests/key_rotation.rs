@@ -22,7 +22,8 @@ use integration_tests::runtime_api::{Answer, Function, RuntimeApi, function_bina
 use serde_json::{Value, json};
 use shared::config::{ConfigError, TOKEN_KEY_SECRET_VAR};
 use shared::domain::{Locale, ResetCode};
-use shared::service::{CheckOutcome, ClientIp, ConsumeReset, Ports, ResetService, ServiceError};
+use shared::service::{CheckOutcome, ClientIp, ConsumeReset, ResetService, ServiceError};
+use shared::wiring::Adapters;
 
 const ADA: &str = "ada@example.com";
 /// Key A is the test apps' own key ([`TOKEN_KEY`]); B is the one rotated to.
@@ -32,15 +33,9 @@ const NEW_PASSWORD: &str = "correct horse battery staple";
 /// A service on the app's backend, clock and inbox with other token-key settings.
 fn service_with<B: Backend>(app: &TestApp<B>, keys: &[(&str, &str)]) -> ResetService {
     let base = app.backend.config();
-    ResetService::new(
-        config(&base.reset_table, &base.users.table, keys),
-        Ports {
-            store: app.backend.store(),
-            users: app.backend.users(),
-            mailer: app.inbox.clone(),
-            clock: app.clock.clone(),
-        },
-    )
+    Adapters::new(app.backend.adapter(), app.inbox.clone())
+        .with_clock(app.clock.clone())
+        .service(config(&base.reset_table, &base.users.table, keys))
 }
 
 /// current = B, previous = A: the rotation's first TTL.
@@ -200,22 +195,17 @@ async fn during_a_rotation_a_code_is_looked_up_under_both_keys_at_once<B: Backen
     let code = app.last_code();
     let gated = |gate: &Arc<Gate>| {
         let base = app.backend.config();
-        ResetService::new(
-            config(
+        Adapters::new(app.backend.adapter(), app.inbox.clone())
+            .with_clock(app.clock.clone())
+            .map_reset_store(|store| GatedStore::new(store, Held::Token, gate.clone()))
+            .service(config(
                 &base.reset_table,
                 &base.users.table,
                 &[
                     ("TOKEN_HMAC_KEY", KEY_B),
                     ("TOKEN_HMAC_KEY_PREVIOUS", TOKEN_KEY),
                 ],
-            ),
-            Ports {
-                store: GatedStore::new(app.backend.store(), Held::Token, gate.clone()),
-                users: app.backend.users(),
-                mailer: app.inbox.clone(),
-                clock: app.clock.clone(),
-            },
-        )
+            ))
     };
     let within = Duration::from_secs(20);
     let sequential = "the two lookups waited for each other: they ran one after the other";

@@ -16,12 +16,12 @@ use integration_tests::app::{self, Backend, Memory, T0, call};
 use integration_tests::faults::{Fault, FaultProxy, SES_SEND};
 use integration_tests::moto;
 use serde_json::json;
-use shared::clock::{Clock, FixedClock, SystemClock};
-use shared::mail::ses::SesMailer;
+use shared::clock::{Clock, FixedClock};
 use shared::mail::{Mail, MailError, Mailer};
-use shared::service::{Operation, Ports, ResetService};
-use shared::store::dynamodb::DynamoStore;
+use shared::service::Operation;
+use shared::store::dynamodb::NewUser;
 use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+use shared::wiring::{Adapters, Store};
 
 /// A provider that accepts the call and never answers.
 struct HungMailer;
@@ -37,17 +37,10 @@ impl Mailer for HungMailer {
 async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
     let backend = Memory::start("hung-mail", &[("MIN_REQUEST_RESPONSE_MS", "400")]).await;
     backend.put_user("user-ada", "ada@example.com").await;
-    let store = backend.store();
     let clock = Arc::new(FixedClock::at(T0));
-    let service = ResetService::new(
-        backend.config(),
-        Ports {
-            store: store.clone(),
-            users: backend.users(),
-            mailer: Arc::new(HungMailer),
-            clock: clock.clone(),
-        },
-    );
+    let service = Adapters::new(backend.adapter(), Arc::new(HungMailer))
+        .with_clock(clock.clone())
+        .service(backend.config());
     let mut answers = Vec::new();
     for email in ["ada@example.com", "nobody@example.com"] {
         let start = clock.now_ms();
@@ -72,7 +65,8 @@ async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
     let key = backend.config().token_key;
     let ada = shared::domain::EmailAddress::parse("ada@example.com").unwrap();
     assert_eq!(
-        store
+        backend
+            .store()
             .live_slots(&key.email_key(&ada), T0)
             .await
             .unwrap()
@@ -127,7 +121,7 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         ),
         ("hung", Some(Fault::Hang)),
     ];
-    let users = &config.users;
+    let seeding = Store::dynamodb(&config, direct);
     let mut n = 0;
     println!("| SES | known median / p95 / max (ms) | unknown median / p95 / max (ms) |");
     println!("|---|---|---|");
@@ -140,33 +134,19 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         let sdk = moto::sdk_config(&proxy.endpoint());
         let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
         let ses = shared::wiring::ses_client(&sdk, &config.ses_timeouts);
-        let store = DynamoStore::new(db, config.reset_table.clone(), users.clone());
-        let service = ResetService::new(
-            config.clone(),
-            Ports {
-                store: Arc::new(store.clone()),
-                users: Arc::new(store),
-                mailer: Arc::new(SesMailer::new(ses, config.mail_from.clone(), None)),
-                clock: Arc::new(SystemClock),
-            },
-        );
+        let service = Adapters::aws(&config, db, ses).service(config.clone());
         let (mut known, mut unknown) = (Vec::new(), Vec::new());
         let mut answers = Vec::new();
         for _ in 0..PER_SIDE {
             n += 1;
             let user = format!("k{n}.{prefix}@example.com");
-            direct
-                .put_item()
-                .table_name(&users.table)
-                .item(
-                    &users.key_attribute,
-                    aws_sdk_dynamodb::types::AttributeValue::S(format!("u{n}")),
-                )
-                .item(
-                    &users.email_attribute,
-                    aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
-                )
-                .send()
+            seeding
+                .put_user(&NewUser {
+                    id: &format!("u{n}"),
+                    email: &user,
+                    password_hash: None,
+                    enabled: None,
+                })
                 .await
                 .unwrap();
             let nobody = format!("n{n}.{prefix}@example.com");
