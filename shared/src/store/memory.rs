@@ -135,7 +135,7 @@ impl ResetStore for MemoryStore {
             .slots
             .range((email_key.clone(), 0)..=(email_key.clone(), u32::MAX))
             .map(|(_, s)| s.clone())
-            .filter(|s| s.expires_at >= now)
+            .filter(|s| s.is_live(now))
             .collect())
     }
 
@@ -143,7 +143,7 @@ impl ResetStore for MemoryStore {
         let mut t = self.lock();
         let key = (claim.email_key.clone(), claim.slot);
         // Same condition as DynamoDB: attribute_not_exists(pk) OR expires_at < :now.
-        if t.slots.get(&key).is_some_and(|s| s.expires_at >= claim.now) {
+        if t.slots.get(&key).is_some_and(|s| s.is_live(claim.now)) {
             return Ok(ClaimOutcome::SlotTaken);
         }
         if let Some(token) = &claim.token {
@@ -181,7 +181,7 @@ impl ResetStore for MemoryStore {
             .lock()
             .tokens
             .get(hash)
-            .filter(|t| t.expires_at > now)
+            .filter(|t| t.is_live(now))
             .cloned())
     }
 
@@ -191,7 +191,7 @@ impl ResetStore for MemoryStore {
         let token_live = t
             .tokens
             .get(&change.token.hash)
-            .is_some_and(|tk| tk.expires_at > change.now);
+            .is_some_and(|tk| tk.is_live(change.now));
         if !token_live {
             return Ok(ChangeOutcome::TokenGone);
         }
@@ -237,7 +237,7 @@ impl ResetStore for MemoryStore {
         let mut revoked = 0;
         for key in owned {
             if let Some(slot) = t.slots.remove(&key) {
-                revoked += u32::from(slot.expires_at >= now);
+                revoked += u32::from(slot.is_live(now));
                 if let Some(hash) = slot.token {
                     t.tokens.remove(&hash);
                 }

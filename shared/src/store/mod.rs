@@ -35,6 +35,12 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// Whether the code still works at `now` (epoch seconds). A token dies *at* `expires_at`:
+    /// the read side of DynamoDB's `expires_at > :now` condition on the password write.
+    pub fn is_live(&self, now: u64) -> bool {
+        self.expires_at > now
+    }
+
     /// Whether `user`, as read now, is still the account state this code was issued for: the
     /// same user, an address with the same key, the same password-change mark.
     pub fn is_bound_to(&self, user: &User, key: &crate::domain::TokenKey) -> bool {
@@ -53,6 +59,16 @@ pub struct SlotRecord {
     pub token: Option<TokenHash>,
     /// Epoch seconds when the slot frees itself.
     pub expires_at: u64,
+}
+
+impl SlotRecord {
+    /// Whether the slot still counts against the cap at `now` (epoch seconds). A slot frees
+    /// itself only *after* `expires_at`, one second later than its token dies: the read side of
+    /// the claim's `expires_at < :now` condition, so a slot is never reused while its token
+    /// could still be consumed.
+    pub fn is_live(&self, now: u64) -> bool {
+        self.expires_at >= now
+    }
 }
 
 /// Take slot `slot` of `email_key` if it is free or expired at `now`, and (for a known user)
@@ -243,4 +259,32 @@ pub trait UserDirectory: Send + Sync {
 
     /// The user with this id (server callers).
     async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_dies_at_its_expiry_and_its_slot_frees_one_second_later() {
+        let token = TokenRecord {
+            hash: TokenHash::from_stored("a".repeat(64)),
+            user_id: UserId::parse("user-ada").unwrap(),
+            email_key: EmailKey::from_stored("b".repeat(64)),
+            slot: 0,
+            created_at: 100,
+            expires_at: 200,
+            password_changed_at: None,
+        };
+        let slot = SlotRecord {
+            slot: 0,
+            token: Some(token.hash.clone()),
+            expires_at: 200,
+        };
+        assert!(token.is_live(199) && slot.is_live(199));
+        // At expiry: the code no longer works, but its slot is not yet free, so a new claim
+        // can never overlap a code that might still be consumed.
+        assert!(!token.is_live(200) && slot.is_live(200));
+        assert!(!token.is_live(201) && !slot.is_live(201));
+    }
 }

@@ -116,7 +116,7 @@ impl ResetStore for DynamoStore {
         for item in out.items() {
             let record = SlotRecord::try_from(item)?;
             // TTL deletes late: an expired slot is free whatever the table still says.
-            if record.expires_at >= now {
+            if record.is_live(now) {
                 slots.push(record);
             }
         }
@@ -213,7 +213,7 @@ impl ResetStore for DynamoStore {
         };
         let token = TokenRecord::try_from(item)?;
         // TTL deletes late: check expiry on every read.
-        Ok((token.expires_at > now).then_some(token))
+        Ok(token.is_live(now).then_some(token))
     }
 
     async fn change_password(&self, change: PasswordChange) -> Result<ChangeOutcome, StoreError> {
