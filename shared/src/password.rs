@@ -18,7 +18,7 @@ use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
 
-use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::TryRng as _;
 use subtle::ConstantTimeEq as _;
@@ -223,7 +223,7 @@ impl Hasher {
         );
         self.give_back(blocks);
         result.map_err(|_| HashError)?;
-        let phc = PasswordHash {
+        let phc = Phc {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
             params: ParamsString::try_from(&self.settings.params()).map_err(|_| HashError)?,
@@ -249,7 +249,7 @@ impl Hasher {
     /// parameters fit in it; larger ones (up to the [`Argon2Settings::MEMORY_KIB`] bound) get a
     /// temporary buffer; anything else is refused.
     pub fn verify(&self, password: &str, phc: &str) -> bool {
-        let Ok(parsed) = PasswordHash::new(phc) else {
+        let Ok(parsed) = Phc::new(phc) else {
             return false;
         };
         let (Ok(algorithm), Ok(params)) = (
@@ -329,8 +329,35 @@ pub fn hash(password: &NewPassword) -> Result<String, HashError> {
 }
 
 /// [`hash`] on tokio's blocking pool, at most one hash per core in flight (others wait).
-pub async fn hash_off_thread(password: NewPassword) -> Result<String, HashError> {
-    GLOBAL.hash_async(password).await
+pub async fn hash_off_thread(password: NewPassword) -> Result<PasswordHash, HashError> {
+    GLOBAL.hash_async(password).await.map(PasswordHash)
+}
+
+/// A new password's argon2id PHC string, on its way to the users table.
+///
+/// Why a type: a hash is not a password, but it is an offline-cracking target, so it must never
+/// reach a log line. Its `Debug` is redacted (so a `PasswordChange` logged with `{:?}` shows no
+/// hash), it has no `Display`, and the only way to the string is [`PasswordHash::as_str`] at the
+/// store's write.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// The PHC string, for the store's write.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The PHC string, moved into a store.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
 }
 
 /// Checks a password against a stored PHC string of any argon2 parameters (the local API's dev
@@ -347,6 +374,16 @@ pub struct HashError;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_hash_is_redacted_in_debug_output() {
+        let p = NewPassword::parse("correct horse battery").unwrap();
+        let hashed = hash_off_thread(p).await.unwrap();
+        assert!(hashed.as_str().starts_with("$argon2id$"));
+        let shown = format!("{hashed:?}");
+        assert_eq!(shown, "PasswordHash(<redacted>)");
+        assert!(!shown.contains(hashed.as_str()));
+    }
 
     #[test]
     fn hashes_are_argon2id_phc_strings_with_owasp_parameters_that_verify() {
@@ -365,7 +402,7 @@ mod tests {
         let phc = h
             .hash(&NewPassword::parse("correct horse battery").unwrap())
             .unwrap();
-        let parsed = PasswordHash::new(&phc).unwrap();
+        let parsed = Phc::new(&phc).unwrap();
         assert!(
             Argon2::default()
                 .verify_password(b"correct horse battery", &parsed)

@@ -219,7 +219,7 @@ impl ResetStore for MemoryStore {
             .users
             .get_mut(&change.token.user_id)
             .expect("checked above under the same lock");
-        user.password_hash = Some(change.password_hash);
+        user.password_hash = Some(change.password_hash.into_string());
         user.password_changed_at = Some(change.changed_at);
         Ok(ChangeOutcome::Changed)
     }

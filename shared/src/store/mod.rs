@@ -109,8 +109,8 @@ pub struct PasswordChange {
     pub token: TokenRecord,
     /// The user as read just before; its address and change mark are the write's conditions.
     pub user: User,
-    /// The new argon2id PHC string. A hash, but still not for logs.
-    pub password_hash: String,
+    /// The new argon2id PHC string; redacted in `Debug`.
+    pub password_hash: crate::password::PasswordHash,
     /// Epoch seconds; the token must be unexpired at this time.
     pub now: u64,
     /// The new `password_changed_at`: `now`, or one more than the old mark if that is not
