@@ -6,7 +6,10 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use shared::http::{ApiError, FieldErrors, SERVER_ONLY_FIELDS, route};
+use shared::http::{
+    ApiError, CHECK_FIELDS, CONSUME_FIELDS, FieldErrors, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
+    SERVER_ONLY_FIELDS, route,
+};
 use shared::service::Operation;
 
 /// The three routes and the operation each is.
@@ -192,17 +195,23 @@ fn every_route_documents_429_with_a_retry_after_header() {
 fn request_bodies_list_exactly_the_fields_the_edge_accepts_and_no_others() {
     let spec = spec();
     let schemas = &spec["components"]["schemas"];
-    let mut request_fields: BTreeSet<String> =
-        ["email", "callback_url", "locale"].map(String::from).into();
-    request_fields.extend(SERVER_ONLY_FIELDS.iter().map(|f| (*f).to_owned()));
+    let set = |lists: &[&[&str]]| -> BTreeSet<String> {
+        lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(|f| (*f).to_owned())
+            .collect()
+    };
+    // The edge's own lists, not a copy of them: a field added to the edge fails here until the
+    // spec documents it.
     for (schema, fields) in [
-        ("RequestBody", request_fields),
-        ("CheckBody", BTreeSet::from(["code".to_owned()])),
         (
-            "ConsumeBody",
-            BTreeSet::from(["code".to_owned(), "password".to_owned()]),
+            "RequestBody",
+            set(&[PUBLIC_REQUEST_FIELDS, SERVER_ONLY_FIELDS]),
         ),
-        ("RevokeBody", BTreeSet::from(["user_id".to_owned()])),
+        ("CheckBody", set(&[CHECK_FIELDS])),
+        ("ConsumeBody", set(&[CONSUME_FIELDS])),
+        ("RevokeBody", set(&[REVOKE_FIELDS])),
     ] {
         assert_eq!(
             schemas[schema]["additionalProperties"], false,

@@ -8,7 +8,17 @@ use crate::config::Config;
 use crate::domain::{
     CallbackUrl, EmailAddress, Locale, NewPassword, ResetCode, UrlTemplate, UserId,
 };
-use crate::service::{Caller, ConsumeReset, LinkTarget, RequestReset, Target};
+use crate::service::{Caller, ClientIp, ConsumeReset, LinkTarget, RequestReset, Target};
+
+/// Fields anyone may send to `request`; with [`SERVER_ONLY_FIELDS`], all it accepts. Exported so
+/// the OpenAPI test compares the spec with the lists the edge really uses.
+pub const PUBLIC_REQUEST_FIELDS: &[&str] = &["email", "callback_url", "locale"];
+/// Every field `check` accepts.
+pub const CHECK_FIELDS: &[&str] = &["code"];
+/// Every field `consume` accepts.
+pub const CONSUME_FIELDS: &[&str] = &["code", "password"];
+/// Every field `revoke` accepts.
+pub const REVOKE_FIELDS: &[&str] = &["user_id"];
 
 /// Fields only a server caller may send to `request`.
 pub const SERVER_ONLY_FIELDS: &[&str] = &[
@@ -146,8 +156,9 @@ pub fn request_command(
     caller: Caller,
     config: &Config,
     accept_language: Option<&str>,
+    client_ip: ClientIp,
 ) -> Result<RequestReset, ApiError> {
-    let mut allowed = vec!["email", "callback_url", "locale"];
+    let mut allowed = PUBLIC_REQUEST_FIELDS.to_vec();
     allowed.extend_from_slice(SERVER_ONLY_FIELDS);
     let mut f = Fields::new(obj, &allowed)?;
     if caller == Caller::Public {
@@ -273,14 +284,13 @@ pub fn request_command(
         send_email,
         max_concurrent,
         opaque,
-        // The edge sets the real one; until then a command fails closed (one shared bucket).
-        client_ip: crate::service::ClientIp::Unknown,
+        client_ip,
     })
 }
 
 /// `POST /password-reset/revoke` (server callers): whose codes.
 pub fn revoke_command(obj: Map<String, Value>) -> Result<UserId, ApiError> {
-    let mut f = Fields::new(obj, &["user_id"])?;
+    let mut f = Fields::new(obj, REVOKE_FIELDS)?;
     let id = f.req_str("user_id");
     let id = id.and_then(|raw| UserId::parse(&raw).map_err(|e| f.fail("user_id", e)).ok());
     f.finish()?;
@@ -292,7 +302,7 @@ pub fn revoke_command(obj: Map<String, Value>) -> Result<UserId, ApiError> {
 
 /// `POST /password-reset/check`: `None` for a string that cannot be a code.
 pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiError> {
-    let mut f = Fields::new(obj, &["code"])?;
+    let mut f = Fields::new(obj, CHECK_FIELDS)?;
     let code = f.req_str("code");
     f.finish()?;
     Ok(code.as_deref().and_then(ResetCode::parse))
@@ -302,8 +312,9 @@ pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiEr
 pub fn consume_command(
     obj: Map<String, Value>,
     accept_language: Option<&str>,
+    client_ip: ClientIp,
 ) -> Result<ConsumeReset, ApiError> {
-    let mut f = Fields::new(obj, &["code", "password"])?;
+    let mut f = Fields::new(obj, CONSUME_FIELDS)?;
     let code = f.req_str("code");
     let raw_password = f.req_str("password").map(zeroize::Zeroizing::new);
     let password = raw_password.as_ref().and_then(|p| {
@@ -320,7 +331,6 @@ pub fn consume_command(
         code: code.as_deref().and_then(ResetCode::parse),
         password,
         locale: Locale::negotiate(None, accept_language),
-        // The edge sets the real one; until then a command fails closed (one shared bucket).
-        client_ip: crate::service::ClientIp::Unknown,
+        client_ip,
     })
 }

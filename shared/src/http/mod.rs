@@ -5,21 +5,25 @@
 mod body;
 mod error;
 pub mod lambda;
+mod reply;
 mod strict;
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use body::{MAX_LISTED_UNKNOWN_FIELDS, SERVER_ONLY_FIELDS};
+pub use body::{
+    CHECK_FIELDS, CONSUME_FIELDS, MAX_LISTED_UNKNOWN_FIELDS, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
+    SERVER_ONLY_FIELDS,
+};
 pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES, error_chain};
 
 use crate::config::Config;
-use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService, rfc3339};
+use crate::service::{Caller, ClientIp, Operation, ResetService};
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -59,7 +63,7 @@ pub async fn handle(
     req: ApiRequest,
 ) -> http::Response<String> {
     match dispatch(service, op, &req).await {
-        Ok(body) => json_response(StatusCode::OK, body.to_string()),
+        Ok(body) => json_response(StatusCode::OK, body),
         Err(e) => e.into_response(),
     }
 }
@@ -68,7 +72,7 @@ async fn dispatch(
     service: &ResetService,
     op: Operation,
     req: &ApiRequest,
-) -> Result<Value, ApiError> {
+) -> Result<String, ApiError> {
     if req.method != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -90,37 +94,33 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok());
     match op {
         Operation::Request => {
-            let mut cmd = body::request_command(obj, caller, service.config(), accept_language)?;
-            cmd.client_ip = public_ip;
+            let cmd =
+                body::request_command(obj, caller, service.config(), accept_language, public_ip)?;
             let return_code = cmd.return_code;
-            let issued = service.request(cmd).await?;
-            let mut reply = json!({"ok": true, "message": REQUEST_ACCEPTED_MESSAGE});
-            if let (Some(issued), true) = (issued, return_code) {
-                reply["code"] = issued.code.expose().into();
-                reply["expires_at"] = rfc3339(issued.expires_at).into();
-                reply["user_id"] = issued.user_id.as_str().into();
-            }
-            Ok(reply)
+            let issued = service.request(cmd).await?.filter(|_| return_code);
+            reply::render(&reply::RequestAccepted::new(issued.as_ref()))
         }
         Operation::Check => {
             let code = body::check_command(obj)?;
-            Ok(match service.check(code, public_ip).await? {
-                CheckOutcome::Valid { expires_at } => {
-                    json!({"is_valid": true, "expires_at": rfc3339(expires_at)})
-                }
-                CheckOutcome::Invalid => json!({"is_valid": false}),
-            })
+            reply::render(&reply::CheckReply::from(
+                service.check(code, public_ip).await?,
+            ))
         }
         Operation::Revoke => {
             let user = body::revoke_command(obj)?;
             let revoked = service.revoke(&user).await?;
-            Ok(json!({"ok": true, "revoked": revoked}))
+            reply::render(&reply::Done {
+                ok: true,
+                revoked: Some(revoked),
+            })
         }
         Operation::Consume => {
-            let mut cmd = body::consume_command(obj, accept_language)?;
-            cmd.client_ip = public_ip;
+            let cmd = body::consume_command(obj, accept_language, public_ip)?;
             service.consume(cmd).await?;
-            Ok(json!({"ok": true}))
+            reply::render(&reply::Done {
+                ok: true,
+                revoked: None,
+            })
         }
     }
 }
