@@ -1,5 +1,5 @@
 //! Typed settings, read once from the environment at init. Every variable has a default
-//! (except the token key on Lambda) and is listed in [`VARIABLES`], which the docs tests hold
+//! (except the token key on Lambda), written once in [`SETTINGS`], which the docs tests hold
 //! against README.md and template.yaml.
 
 use std::time::Duration;
@@ -13,46 +13,75 @@ use crate::password::Argon2Settings;
 /// functions get only this ARN; [`crate::wiring::lambda_config`] reads the secret at init).
 pub const TOKEN_KEY_SECRET_VAR: &str = "TOKEN_HMAC_KEY_SECRET_ARN";
 
-/// Every environment variable the service reads.
-pub const VARIABLES: &[&str] = &[
-    "TOKEN_HMAC_KEY",
-    "TOKEN_HMAC_KEY_PREVIOUS",
-    "TOKEN_HMAC_KEY_SECRET_ARN",
-    "TOKEN_TTL_SECONDS",
-    "MAX_CONCURRENT_REQUESTS",
-    "ALLOWED_CALLBACK_ORIGINS",
-    "DEFAULT_CALLBACK_URL",
-    "ALLOWED_CALLBACK_URLS",
-    "LINK_CODE_IN",
-    "APP_NAME",
-    "NOTIFY_PASSWORD_CHANGED",
-    "RESET_TABLE_NAME",
-    "USERS_TABLE_NAME",
-    "USERS_KEY_ATTRIBUTE",
-    "USERS_EMAIL_ATTRIBUTE",
-    "USERS_EMAIL_INDEX",
-    "USERS_PASSWORD_ATTRIBUTE",
-    "USERS_PASSWORD_CHANGED_ATTRIBUTE",
-    "USERS_ENABLED_ATTRIBUTE",
-    "MAIL_FROM",
-    "SES_CONFIGURATION_SET",
-    "SERVER_KEY_SHA256",
-    "RATE_LIMIT_REQUEST",
-    "RATE_LIMIT_CHECK",
-    "RATE_LIMIT_CONSUME",
-    "RATE_LIMIT_IPV6_PREFIX",
-    "CLOUDFRONT_ORIGIN_SECRET",
-    "MIN_REQUEST_RESPONSE_MS",
-    "DYNAMODB_TIMEOUT_MS",
-    "DYNAMODB_ATTEMPT_TIMEOUT_MS",
-    "DYNAMODB_MAX_ATTEMPTS",
-    "SES_TIMEOUT_MS",
-    "SES_ATTEMPT_TIMEOUT_MS",
-    "SES_MAX_ATTEMPTS",
-    "ARGON2_MEMORY_KIB",
-    "ARGON2_ITERATIONS",
-    "ARGON2_PARALLELISM",
+/// One environment variable the service reads, and the value it has when unset or empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The variable's name.
+    pub name: &'static str,
+    /// Its value when unset; `None` for a setting that is off, required, or whose default
+    /// depends on the profile or on another setting (README's table says which).
+    pub default: Option<&'static str>,
+}
+
+impl Setting {
+    const fn new(name: &'static str, default: Option<&'static str>) -> Self {
+        Self { name, default }
+    }
+}
+
+/// Every environment variable the service reads, with its default: the one place a default is
+/// written. [`Config::from_lookup`] reads through it, and the docs tests hold README.md's
+/// configuration table and template.yaml against it.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("TOKEN_HMAC_KEY", None),
+    Setting::new("TOKEN_HMAC_KEY_PREVIOUS", None),
+    Setting::new("TOKEN_HMAC_KEY_SECRET_ARN", None),
+    Setting::new("TOKEN_TTL_SECONDS", Some("3600")),
+    Setting::new("MAX_CONCURRENT_REQUESTS", Some("3")),
+    Setting::new("ALLOWED_CALLBACK_ORIGINS", None),
+    Setting::new("DEFAULT_CALLBACK_URL", None),
+    Setting::new("ALLOWED_CALLBACK_URLS", None),
+    Setting::new("LINK_CODE_IN", Some("query")),
+    Setting::new("APP_NAME", Some("Example App")),
+    Setting::new("NOTIFY_PASSWORD_CHANGED", Some("true")),
+    Setting::new("RESET_TABLE_NAME", Some("password-reset")),
+    Setting::new("USERS_TABLE_NAME", Some("users")),
+    Setting::new("USERS_KEY_ATTRIBUTE", Some("id")),
+    Setting::new("USERS_EMAIL_ATTRIBUTE", Some("email")),
+    Setting::new("USERS_EMAIL_INDEX", None),
+    Setting::new("USERS_PASSWORD_ATTRIBUTE", Some("password_hash")),
+    Setting::new(
+        "USERS_PASSWORD_CHANGED_ATTRIBUTE",
+        Some("password_changed_at"),
+    ),
+    Setting::new("USERS_ENABLED_ATTRIBUTE", None),
+    Setting::new("MAIL_FROM", Some("no-reply@example.com")),
+    Setting::new("SES_CONFIGURATION_SET", None),
+    Setting::new("SERVER_KEY_SHA256", None),
+    Setting::new("RATE_LIMIT_REQUEST", Some("20/600")),
+    Setting::new("RATE_LIMIT_CHECK", Some("60/600")),
+    Setting::new("RATE_LIMIT_CONSUME", Some("60/600")),
+    Setting::new("RATE_LIMIT_IPV6_PREFIX", Some("64")),
+    Setting::new("CLOUDFRONT_ORIGIN_SECRET", None),
+    Setting::new("MIN_REQUEST_RESPONSE_MS", Some("400")),
+    Setting::new("DYNAMODB_TIMEOUT_MS", Some("2000")),
+    Setting::new("DYNAMODB_ATTEMPT_TIMEOUT_MS", Some("700")),
+    Setting::new("DYNAMODB_MAX_ATTEMPTS", Some("3")),
+    Setting::new("SES_TIMEOUT_MS", Some("2500")),
+    Setting::new("SES_ATTEMPT_TIMEOUT_MS", Some("1200")),
+    Setting::new("SES_MAX_ATTEMPTS", Some("2")),
+    Setting::new("ARGON2_MEMORY_KIB", Some("19456")),
+    Setting::new("ARGON2_ITERATIONS", Some("2")),
+    Setting::new("ARGON2_PARALLELISM", Some("1")),
 ];
+
+/// The default of `name` in [`SETTINGS`].
+pub fn default_of(name: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .find(|s| s.name == name)
+        .and_then(|s| s.default)
+}
 
 /// Where the settings are for: Lambda insists on explicit secrets; the local API invents
 /// development defaults so it runs with no configuration at all.
@@ -234,13 +263,13 @@ impl Config {
             current: token_key,
             previous: previous_token_key,
         } = token_keys(profile, &get, secret)?;
-        let number = |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
-            let v = match get(var) {
-                None => default,
-                Some(s) => s
-                    .parse::<u64>()
-                    .map_err(|_| err(var, "must be a whole number".into()))?,
-            };
+        // Unset or empty: the default from SETTINGS, the one place defaults are written.
+        let value = |var: &str| get(var).or_else(|| default_of(var).map(str::to_owned));
+        let number = |var: &'static str, range: std::ops::RangeInclusive<u64>| {
+            let v = value(var)
+                .ok_or_else(|| err(var, "is required".into()))?
+                .parse::<u64>()
+                .map_err(|_| err(var, "must be a whole number".into()))?;
             if range.contains(&v) {
                 Ok(v)
             } else {
@@ -250,16 +279,13 @@ impl Config {
                 ))
             }
         };
-        let flag = |var: &'static str, default: bool| match get(var).as_deref() {
-            None => Ok(default),
+        let flag = |var: &'static str| match value(var).as_deref() {
             Some("true" | "1" | "yes") => Ok(true),
             Some("false" | "0" | "no") => Ok(false),
-            Some(_) => Err(err(var, "must be true or false".into())),
+            _ => Err(err(var, "must be true or false".into())),
         };
-        let text = |var: &str, default: &str| get(var).unwrap_or_else(|| default.to_owned());
-        let limit = |var: &'static str, default: &str| {
-            RateLimit::parse(&text(var, default)).map_err(|r| err(var, r))
-        };
+        let text = |var: &str| value(var).unwrap_or_default();
+        let limit = |var: &'static str| RateLimit::parse(&text(var)).map_err(|r| err(var, r));
 
         let local_origins = |port: u16| format!("http://127.0.0.1:{port},http://localhost:{port}");
         let origins_raw = match (get("ALLOWED_CALLBACK_ORIGINS"), profile) {
@@ -306,10 +332,10 @@ impl Config {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        let mail_from = EmailAddress::parse(&text("MAIL_FROM", "no-reply@example.com"))
-            .map_err(|e| err("MAIL_FROM", e.to_string()))?;
-        let key_attribute = text("USERS_KEY_ATTRIBUTE", "id");
-        let email_attribute = text("USERS_EMAIL_ATTRIBUTE", "email");
+        let mail_from =
+            EmailAddress::parse(&text("MAIL_FROM")).map_err(|e| err("MAIL_FROM", e.to_string()))?;
+        let key_attribute = text("USERS_KEY_ATTRIBUTE");
+        let email_attribute = text("USERS_EMAIL_ATTRIBUTE");
         let email_index = match get("USERS_EMAIL_INDEX").as_deref() {
             Some("-" | "none") => None,
             Some(name) => Some(name.to_owned()),
@@ -320,39 +346,36 @@ impl Config {
         Ok(Self {
             token_key,
             previous_token_key,
-            token_ttl: Duration::from_secs(number("TOKEN_TTL_SECONDS", 3600, 60..=86_400)?),
-            max_concurrent: number("MAX_CONCURRENT_REQUESTS", 3, 1..=10)? as u32,
+            token_ttl: Duration::from_secs(number("TOKEN_TTL_SECONDS", 60..=86_400)?),
+            max_concurrent: number("MAX_CONCURRENT_REQUESTS", 1..=10)? as u32,
             allowed_origins,
             default_callback,
             allowed_callback_urls,
-            link_code_in: match get("LINK_CODE_IN").as_deref() {
-                None | Some("query") => CodePlacement::Query,
+            link_code_in: match value("LINK_CODE_IN").as_deref() {
+                Some("query") => CodePlacement::Query,
                 Some("fragment") => CodePlacement::Fragment,
-                Some(_) => return Err(err("LINK_CODE_IN", "must be query or fragment".into())),
+                _ => return Err(err("LINK_CODE_IN", "must be query or fragment".into())),
             },
-            app_name: text("APP_NAME", "Example App"),
-            notify_password_changed: flag("NOTIFY_PASSWORD_CHANGED", true)?,
-            reset_table: text("RESET_TABLE_NAME", "password-reset"),
+            app_name: text("APP_NAME"),
+            notify_password_changed: flag("NOTIFY_PASSWORD_CHANGED")?,
+            reset_table: text("RESET_TABLE_NAME"),
             users: UsersTable {
-                table: text("USERS_TABLE_NAME", "users"),
+                table: text("USERS_TABLE_NAME"),
                 key_attribute,
                 email_attribute,
                 email_index,
-                password_attribute: text("USERS_PASSWORD_ATTRIBUTE", "password_hash"),
-                password_changed_attribute: text(
-                    "USERS_PASSWORD_CHANGED_ATTRIBUTE",
-                    "password_changed_at",
-                ),
+                password_attribute: text("USERS_PASSWORD_ATTRIBUTE"),
+                password_changed_attribute: text("USERS_PASSWORD_CHANGED_ATTRIBUTE"),
                 enabled_attribute: get("USERS_ENABLED_ATTRIBUTE"),
             },
             mail_from,
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
             server_key_sha256,
             rate_limits: RateLimits {
-                request: limit("RATE_LIMIT_REQUEST", "20/600")?,
-                check: limit("RATE_LIMIT_CHECK", "60/600")?,
-                consume: limit("RATE_LIMIT_CONSUME", "60/600")?,
-                ipv6_prefix: number("RATE_LIMIT_IPV6_PREFIX", 64, 32..=128)? as u8,
+                request: limit("RATE_LIMIT_REQUEST")?,
+                check: limit("RATE_LIMIT_CHECK")?,
+                consume: limit("RATE_LIMIT_CONSUME")?,
+                ipv6_prefix: number("RATE_LIMIT_IPV6_PREFIX", 32..=128)? as u8,
             },
             cloudfront_origin_secret_sha256: get("CLOUDFRONT_ORIGIN_SECRET").map(|secret| {
                 use sha2::Digest;
@@ -360,7 +383,6 @@ impl Config {
             }),
             min_request_response: Duration::from_millis(number(
                 "MIN_REQUEST_RESPONSE_MS",
-                400,
                 0..=10_000,
             )?),
             dynamodb_timeouts: SdkTimeouts::read(&number, SdkTimeouts::DYNAMODB)?,
@@ -446,11 +468,11 @@ pub struct SdkTimeouts {
     pub max_attempts: u32,
 }
 
-/// The variables of one service's [`SdkTimeouts`] and their defaults.
+/// The variables of one service's [`SdkTimeouts`] (their defaults are in [`SETTINGS`]).
 pub struct SdkTimeoutVars {
-    operation: (&'static str, u64),
-    attempt: (&'static str, u64),
-    max_attempts: (&'static str, u64),
+    operation: &'static str,
+    attempt: &'static str,
+    max_attempts: &'static str,
 }
 
 impl SdkTimeouts {
@@ -458,26 +480,24 @@ impl SdkTimeouts {
     /// throttle or a dropped connection, and 2 s bounds the call. Three sequential calls (the
     /// most an invocation makes on its failure path) plus SES fit the 10 s Lambda timeout.
     pub const DYNAMODB: SdkTimeoutVars = SdkTimeoutVars {
-        operation: ("DYNAMODB_TIMEOUT_MS", 2_000),
-        attempt: ("DYNAMODB_ATTEMPT_TIMEOUT_MS", 700),
-        max_attempts: ("DYNAMODB_MAX_ATTEMPTS", 3),
+        operation: "DYNAMODB_TIMEOUT_MS",
+        attempt: "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+        max_attempts: "DYNAMODB_MAX_ATTEMPTS",
     };
     /// SES's SendEmail usually takes 50-300 ms: two attempts of 1.2 s within 2.5 s.
     pub const SES: SdkTimeoutVars = SdkTimeoutVars {
-        operation: ("SES_TIMEOUT_MS", 2_500),
-        attempt: ("SES_ATTEMPT_TIMEOUT_MS", 1_200),
-        max_attempts: ("SES_MAX_ATTEMPTS", 2),
+        operation: "SES_TIMEOUT_MS",
+        attempt: "SES_ATTEMPT_TIMEOUT_MS",
+        max_attempts: "SES_MAX_ATTEMPTS",
     };
 
     fn read(
-        number: &impl Fn(&'static str, u64, std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError>,
+        number: &impl Fn(&'static str, std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError>,
         vars: SdkTimeoutVars,
     ) -> Result<Self, ConfigError> {
-        let (op_var, op_default) = vars.operation;
-        let (attempt_var, attempt_default) = vars.attempt;
-        let (attempts_var, attempts_default) = vars.max_attempts;
-        let operation = number(op_var, op_default, 100..=10_000)?;
-        let attempt = number(attempt_var, attempt_default, 50..=10_000)?;
+        let (op_var, attempt_var, attempts_var) = (vars.operation, vars.attempt, vars.max_attempts);
+        let operation = number(op_var, 100..=10_000)?;
+        let attempt = number(attempt_var, 50..=10_000)?;
         if attempt > operation {
             return Err(ConfigError {
                 var: attempt_var,
@@ -487,28 +507,32 @@ impl SdkTimeouts {
         Ok(Self {
             operation: Duration::from_millis(operation),
             attempt: Duration::from_millis(attempt),
-            max_attempts: number(attempts_var, attempts_default, 1..=5)? as u32,
+            max_attempts: number(attempts_var, 1..=5)? as u32,
         })
     }
 }
 
-/// The `ARGON2_*` settings through `lookup` (unset or empty: [`Argon2Settings::OWASP`]'s
-/// value), validated by [`Argon2Settings::validate`].
+/// The `ARGON2_*` settings through `lookup` (unset or empty: their [`SETTINGS`] default, which
+/// is [`Argon2Settings::OWASP`]'s value), validated by [`Argon2Settings::validate`].
 pub fn argon2_settings(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Argon2Settings, ConfigError> {
-    let number = |var: &'static str, default: u32| match lookup(var).as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(s) => s.parse::<u32>().map_err(|_| ConfigError {
-            var,
-            reason: "must be a whole number".into(),
-        }),
+    let number = |var: &'static str| {
+        let set = lookup(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        set.as_deref()
+            .or(default_of(var))
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(|| ConfigError {
+                var,
+                reason: "must be a whole number".into(),
+            })
     };
-    let d = Argon2Settings::OWASP;
     Argon2Settings {
-        memory_kib: number("ARGON2_MEMORY_KIB", d.memory_kib)?,
-        iterations: number("ARGON2_ITERATIONS", d.iterations)?,
-        parallelism: number("ARGON2_PARALLELISM", d.parallelism)?,
+        memory_kib: number("ARGON2_MEMORY_KIB")?,
+        iterations: number("ARGON2_ITERATIONS")?,
+        parallelism: number("ARGON2_PARALLELISM")?,
     }
     .validate()
     .map_err(|(var, reason)| ConfigError { var, reason })

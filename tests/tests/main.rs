@@ -24,4 +24,5 @@ mod runtime_base64;
 mod runtime_logs;
 mod scripts;
 mod ses;
+mod settings;
 mod template;

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// A template as JSON, with YAML short tags (`!Ref`, `!Sub`, `!If` ...) turned into their long
 /// forms (`{"Ref": ..}`, `{"Fn::Sub": ..}`, `{"Fn::GetAtt": [..]}`).
-fn load(path: &Path) -> Value {
+pub(crate) fn load(path: &Path) -> Value {
     let src = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&src)
@@ -67,7 +67,7 @@ fn long_form(v: serde_yaml_ng::Value) -> Value {
     }
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -262,7 +262,7 @@ fn permissions_violations(t: &Value, names: &Names) -> Vec<String> {
 /// The environment each function gets: for SAM's functions, `Globals` merged with the
 /// function's own variables (SAM merges them, the function's winning); for plain Lambda
 /// functions (the CDK synth), their own. `Globals` alone when no function is declared.
-fn environments(t: &Value) -> Vec<(String, Map<String, Value>)> {
+pub(crate) fn environments(t: &Value) -> Vec<(String, Map<String, Value>)> {
     let globals = t["Globals"]["Function"]["Environment"]["Variables"]
         .as_object()
         .cloned()
@@ -462,7 +462,7 @@ fn template_yaml_offers_cloudfront_and_waf_off_by_default_and_alarms() {
 }
 
 /// A template named by an environment variable: required when the variable is set.
-fn synthesized(var: &str) -> Option<Value> {
+pub(crate) fn synthesized(var: &str) -> Option<Value> {
     let path = std::env::var_os(var)?;
     let path = PathBuf::from(path);
     assert!(
