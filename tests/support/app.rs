@@ -24,7 +24,6 @@ use shared::service::{
     Caller, CheckOutcome, ClientIp, ConsumeReset, Issued, LinkTarget, Operation, RequestReset,
     ResetService, ServiceError, Target,
 };
-use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
 use shared::store::dynamodb::{DynamoStore, NewUser};
 use shared::store::memory::MemoryStore;
 use shared::store::{ResetStore, UserDirectory};
@@ -283,12 +282,7 @@ impl Backend for Dynamo {
             overrides,
         );
         let client = moto::dynamodb();
-        create_reset_table(&client, &config.reset_table)
-            .await
-            .expect("create the reset table");
-        create_users_table(&client, &config.users)
-            .await
-            .expect("create the users table");
+        moto::create_tables(&client, &config).await;
         Self {
             store: Arc::new(DynamoStore::new(
                 client.clone(),

@@ -100,6 +100,17 @@ fn credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "moto")
 }
 
+/// Creates the reset table and the users table `config` names, as the template would.
+pub async fn create_tables(client: &aws_sdk_dynamodb::Client, config: &shared::config::Config) {
+    use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
+    create_reset_table(client, &config.reset_table)
+        .await
+        .expect("create the reset table");
+    create_users_table(client, &config.users)
+        .await
+        .expect("create the users table");
+}
+
 /// Creates (in moto, that is verifies) the SES identity `sender`, so mail from it is accepted.
 pub async fn verify_sender(sender: &str) {
     sesv2()

@@ -23,7 +23,6 @@ use shared::domain::ResetCode;
 use shared::mail::recording::RecordingMailer;
 use shared::service::{Operation, ResetService};
 use shared::store::dynamodb::NewUser;
-use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
 use shared::wiring::{Adapters, Store};
 
 type Item = HashMap<String, AttributeValue>;
@@ -99,12 +98,7 @@ impl Rig {
             &vars,
         );
         let direct = moto::dynamodb();
-        create_reset_table(&direct, &config.reset_table)
-            .await
-            .expect("create the reset table");
-        create_users_table(&direct, &config.users)
-            .await
-            .expect("create the users table");
+        moto::create_tables(&direct, &config).await;
         Store::dynamodb(&config, direct.clone())
             .put_user(&NewUser {
                 id: USER,
@@ -785,12 +779,7 @@ async fn limited_service(label: &str, limit: &str) -> (Arc<ResetService>, Arc<Fi
         &[("RATE_LIMIT_CHECK", limit)],
     );
     let client = moto::dynamodb();
-    create_reset_table(&client, &config.reset_table)
-        .await
-        .expect("create the reset table");
-    create_users_table(&client, &config.users)
-        .await
-        .expect("create the users table");
+    moto::create_tables(&client, &config).await;
     let clock = Arc::new(FixedClock::at(T0));
     let service = Adapters::new(
         Store::dynamodb(&config, client),

@@ -20,7 +20,6 @@ use shared::clock::{Clock, FixedClock};
 use shared::mail::{Mail, MailError, Mailer};
 use shared::service::Operation;
 use shared::store::dynamodb::NewUser;
-use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
 use shared::wiring::{Adapters, Store};
 
 /// A provider that accepts the call and never answers.
@@ -101,10 +100,7 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         ],
     );
     let direct = moto::dynamodb();
-    create_reset_table(&direct, &config.reset_table)
-        .await
-        .unwrap();
-    create_users_table(&direct, &config.users).await.unwrap();
+    moto::create_tables(&direct, &config).await;
     let modes: [(&str, Option<Fault>); 5] = [
         ("healthy", None),
         (
