@@ -43,18 +43,9 @@ async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
     let mut answers = Vec::new();
     for email in ["ada@example.com", "nobody@example.com"] {
         let start = clock.now_ms();
-        let r = tokio::time::timeout(
-            Duration::from_secs(30),
-            call(
-                &service,
-                Operation::Request,
-                json!({"email": email}),
-                &[],
-                None,
-            ),
-        )
-        .await
-        .expect("the public answer does not wait for the provider");
+        let r = public_request(&service, email, Duration::from_secs(30))
+            .await
+            .expect("the public answer does not wait for the provider");
         assert_eq!(clock.now_ms() - start, 400, "{email}: exactly at the floor");
         answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
     }
@@ -72,6 +63,17 @@ async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
             .len(),
         1
     );
+}
+
+/// A public `request` for `email` through the edge; `Err` if it has not answered within `limit`
+/// (the tests' guard against a hang, far above any floor).
+async fn public_request(
+    service: &shared::service::ResetService,
+    email: &str,
+    limit: Duration,
+) -> Result<app::Response, tokio::time::error::Elapsed> {
+    let body = json!({"email": email});
+    tokio::time::timeout(limit, call(service, Operation::Request, body, &[], None)).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -148,18 +150,9 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
             let nobody = format!("n{n}.{prefix}@example.com");
             for (email, times) in [(&user, &mut known), (&nobody, &mut unknown)] {
                 let started = Instant::now();
-                let r = tokio::time::timeout(
-                    Duration::from_secs(20),
-                    call(
-                        &service,
-                        Operation::Request,
-                        json!({"email": email}),
-                        &[],
-                        None,
-                    ),
-                )
-                .await
-                .unwrap_or_else(|_| panic!("{label}: a public request hung"));
+                let r = public_request(&service, email, Duration::from_secs(20))
+                    .await
+                    .unwrap_or_else(|_| panic!("{label}: a public request hung"));
                 times.push(started.elapsed());
                 answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
             }
