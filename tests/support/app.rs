@@ -453,6 +453,13 @@ impl<B: Backend> TestApp<B> {
         Self::with_mailer(B::start(label, overrides).await, inbox.clone(), inbox)
     }
 
+    /// [`Self::start_with`], with one user, `user-ada` at `email`.
+    pub async fn with_user(label: &str, overrides: &[(&str, &str)], email: &str) -> Self {
+        let app = Self::start_with(label, overrides).await;
+        app.backend.put_user("user-ada", email).await;
+        app
+    }
+
     /// A backend and the mailer the service sends through (`inbox` only records if it is the
     /// same mailer).
     pub fn with_mailer(backend: B, mailer: Arc<dyn Mailer>, inbox: Arc<RecordingMailer>) -> Self {
