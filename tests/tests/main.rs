@@ -22,6 +22,7 @@ mod openapi;
 mod round_trips;
 mod runtime_base64;
 mod runtime_logs;
+mod sam_local;
 mod scripts;
 mod ses;
 mod template;
