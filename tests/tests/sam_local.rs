@@ -36,7 +36,11 @@ fn root() -> PathBuf {
 
 fn sam() -> PathBuf {
     let sam = root().join(".venv/deploy/bin/sam");
-    assert!(sam.exists(), "no SAM CLI at {}: run scripts/setup", sam.display());
+    assert!(
+        sam.exists(),
+        "no SAM CLI at {}: run scripts/setup",
+        sam.display()
+    );
     sam
 }
 
@@ -58,7 +62,9 @@ fn image() -> String {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}",
@@ -68,16 +74,17 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// The bridge's gateway address, as the containers see the host.
+/// The bridge's own address, the containers' gateway: where they see the host. (The default
+/// bridge's IPAM config names no gateway, so it is read from the interface.)
 fn gateway() -> String {
-    let out = run(Command::new("docker").args([
-        "network",
-        "inspect",
-        "bridge",
-        "-f",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ]));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    let out = run(Command::new("ip").args(["-4", "-o", "addr", "show", "dev", BRIDGE]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("no IPv4 address on {BRIDGE}: {text}"))
+        .to_owned()
 }
 
 /// One DNAT rule: TCP to `gateway:port` arriving on the bridge goes to 127.0.0.1:`port`
@@ -156,7 +163,8 @@ impl Local {
             "ARGON2_ITERATIONS": "5",
             "ARGON2_PARALLELISM": "1",
         });
-        let env_vars = std::env::temp_dir().join(format!("{}-env.json", moto::unique_prefix(label)));
+        let env_vars =
+            std::env::temp_dir().join(format!("{}-env.json", moto::unique_prefix(label)));
         std::fs::write(&env_vars, json!({ "Parameters": vars }).to_string()).unwrap();
         Self {
             dynamo,
@@ -240,7 +248,11 @@ async fn every_event_answers_its_documented_status_through_sam_local_invoke() {
             .unwrap_or_else(|| panic!("{file}: no JSON reply on stdout: {stdout}\n{stderr}"));
         let body: Value = serde_json::from_str(reply["body"].as_str().unwrap_or("null"))
             .unwrap_or_else(|_| panic!("{file}: the body is not JSON: {reply}"));
-        assert_eq!(reply["statusCode"], json!(status), "{file}: {reply}\n{stderr}");
+        assert_eq!(
+            reply["statusCode"],
+            json!(status),
+            "{file}: {reply}\n{stderr}"
+        );
         match code {
             Some(code) => assert_eq!(body["code"], json!(code), "{file}: {body}"),
             None => assert!(body.get("code").is_none(), "{file}: {body}"),
@@ -268,7 +280,6 @@ async fn every_event_answers_its_documented_status_through_sam_local_invoke() {
                 .unwrap_or("(not reported)")
         );
     }
-
 }
 
 /// `sam local start-api` on 127.0.0.1 and a free port; stopped (SIGINT, so it removes its
@@ -304,7 +315,10 @@ impl StartApi {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("sam local start-api exited: {status}");
             }
-            assert!(Instant::now() < deadline, "start-api is not listening after 120 s");
+            assert!(
+                Instant::now() < deadline,
+                "start-api is not listening after 120 s"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         Self { child, port }
@@ -390,7 +404,11 @@ async fn the_readme_walk_through_passes_through_sam_local_start_api() {
     let (status, _, body) = api
         .post("/password-reset/request", &json!({ "email": email }))
         .await;
-    assert_eq!((status, &body["ok"]), (200, &json!(true)), "request: {body}");
+    assert_eq!(
+        (status, &body["ok"]),
+        (200, &json!(true)),
+        "request: {body}"
+    );
 
     // 2. The mail, read back from moto's SES.
     let mails = moto::mail_to(&email).await;
@@ -402,7 +420,11 @@ async fn the_readme_walk_through_passes_through_sam_local_start_api() {
     let (status, _, body) = api
         .post("/password-reset/check", &json!({ "code": code }))
         .await;
-    assert_eq!((status, &body["is_valid"]), (200, &json!(true)), "check: {body}");
+    assert_eq!(
+        (status, &body["is_valid"]),
+        (200, &json!(true)),
+        "check: {body}"
+    );
 
     // 4. A weak password is refused; the code stays valid.
     let (status, _, body) = api
@@ -420,7 +442,11 @@ async fn the_readme_walk_through_passes_through_sam_local_start_api() {
             &json!({ "code": code, "password": "a much better passphrase" }),
         )
         .await;
-    assert_eq!((status, &body["ok"]), (200, &json!(true)), "consume: {body}");
+    assert_eq!(
+        (status, &body["ok"]),
+        (200, &json!(true)),
+        "consume: {body}"
+    );
     let item = local
         .dynamo
         .user_item("demo-user")
@@ -434,7 +460,11 @@ async fn the_readme_walk_through_passes_through_sam_local_start_api() {
     let (status, _, body) = api
         .post("/password-reset/check", &json!({ "code": code }))
         .await;
-    assert_eq!((status, &body["is_valid"]), (200, &json!(false)), "spent: {body}");
+    assert_eq!(
+        (status, &body["is_valid"]),
+        (200, &json!(false)),
+        "spent: {body}"
+    );
 
     // 7. The per-email cap: 200 200 200 429, the 429 with Retry-After.
     let nobody = format!("{}@example.com", moto::unique_prefix("nobody"));
