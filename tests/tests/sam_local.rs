@@ -174,10 +174,12 @@ impl Local {
     }
 
     /// The SAM CLI with the settings every `sam local` command here shares.
-    fn sam(&self, subcommand: &str) -> Command {
+    /// `args` come first: `--parameter-overrides` takes every word after it.
+    fn sam(&self, subcommand: &str, args: &[&std::ffi::OsStr]) -> Command {
         let mut cmd = Command::new(sam());
         cmd.current_dir(root())
             .args(["local", subcommand])
+            .args(args)
             .arg("--template")
             .arg(built_template())
             .arg("--env-vars")
@@ -234,11 +236,15 @@ async fn every_event_answers_its_documented_status_through_sam_local_invoke() {
             serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
         let function = function_of(&event);
         let started = Instant::now();
-        let out = run(local
-            .sam("invoke")
-            .arg(function)
-            .arg("--event")
-            .arg(dir.join(file)));
+        let event_file = dir.join(file);
+        let out = run(&mut local.sam(
+            "invoke",
+            &[
+                function.as_ref(),
+                "--event".as_ref(),
+                event_file.as_os_str(),
+            ],
+        ));
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let reply: Value = stdout
@@ -297,8 +303,15 @@ impl StartApi {
             .unwrap()
             .port();
         let mut child = local
-            .sam("start-api")
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .sam(
+                "start-api",
+                &[
+                    "--host".as_ref(),
+                    "127.0.0.1".as_ref(),
+                    "--port".as_ref(),
+                    port.to_string().as_ref(),
+                ],
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
