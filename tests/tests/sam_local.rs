@@ -15,7 +15,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -130,7 +130,7 @@ impl Drop for Dnat {
 }
 
 /// Serializes the tests of this module: each holds the DNAT rule and Docker's two cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// moto reachable from the containers, tables and a user of their own, and the `--env-vars`
 /// file that points every function at them.
@@ -226,7 +226,7 @@ fn function_of(event: &Value) -> &'static str {
 #[tokio::test]
 #[ignore = "needs Docker, the local base image and `sam build`: scripts/test.d/50-sam-local"]
 async fn every_event_answers_its_documented_status_through_sam_local_invoke() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let local = Local::start("sam-invoke").await;
     let dir = root().join("tests/events");
     let mut seen = 0;
@@ -397,7 +397,7 @@ fn code_in_mail(body: &str) -> String {
 #[tokio::test]
 #[ignore = "needs Docker, the local base image and `sam build`: scripts/test.d/50-sam-local"]
 async fn the_readme_walk_through_passes_through_sam_local_start_api() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let local = Local::start("sam-api").await;
     let email = format!("{}@example.com", moto::unique_prefix("demo"));
     local
