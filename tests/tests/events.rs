@@ -32,7 +32,7 @@ async fn invoke(app: &EdgeApp, event: &Value) -> (u16, Value) {
 }
 
 /// (file, status, `code` of the error body or None for a success)
-const DOCUMENTED: &[(&str, u16, Option<&str>)] = &[
+pub(crate) const DOCUMENTED: &[(&str, u16, Option<&str>)] = &[
     ("request-ok.json", 200, None),
     ("request-bad-email.json", 400, Some("VALIDATION_FAILED")),
     ("check-ok.json", 200, None),

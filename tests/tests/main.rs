@@ -24,6 +24,7 @@ mod policies;
 mod round_trips;
 mod runtime_base64;
 mod runtime_logs;
+mod sam_local;
 mod scripts;
 mod ses;
 mod settings;

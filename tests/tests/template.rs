@@ -588,3 +588,24 @@ Resources:
         assert!(bad.contains(expected), "missed {expected:?} in:\n{bad}");
     }
 }
+
+/// `sam local invoke --env-vars` overrides only variables the template declares: every
+/// function declares `AWS_ENDPOINT_URL`, empty (the SDK's own endpoints on AWS), so the local
+/// run (scripts/test.d/50-sam-local) can point each one at moto.
+#[test]
+fn every_function_declares_an_empty_aws_endpoint_url_for_sam_local() {
+    let t = load(&repo().join("template.yaml"));
+    let envs = environments(&t);
+    let functions: Vec<_> = envs
+        .iter()
+        .filter(|(name, _)| name.ends_with("Function") && name != "ViewerAddressFunction")
+        .collect();
+    assert_eq!(functions.len(), 3, "request, check and consume: {envs:?}");
+    for (name, vars) in functions {
+        assert_eq!(
+            vars.get("AWS_ENDPOINT_URL"),
+            Some(&json!("")),
+            "{name} must declare AWS_ENDPOINT_URL: \"\""
+        );
+    }
+}
