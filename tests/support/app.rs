@@ -528,6 +528,14 @@ impl<B: Backend> TestApp<B> {
         code_in(mail.link.as_deref().expect("the mail has a link"))
     }
 
+    /// The code of every mail sent so far, oldest first.
+    pub fn sent_codes(&self) -> Vec<ResetCode> {
+        let sent = self.inbox.sent();
+        sent.iter()
+            .map(|m| code_in(m.link.as_deref().expect("the mail has a link")))
+            .collect()
+    }
+
     /// Check.
     pub async fn check(&self, code: &ResetCode) -> CheckOutcome {
         self.service

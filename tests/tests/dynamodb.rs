@@ -154,12 +154,7 @@ async fn after_a_flow_the_table_holds_no_code_no_unknown_address_and_only_expiri
             .await;
         assert_eq!(r.status, 200);
     }
-    let codes: Vec<ResetCode> = app
-        .inbox
-        .sent()
-        .iter()
-        .map(|m| integration_tests::app::code_in(m.link.as_deref().expect("a link")))
-        .collect();
+    let codes = app.sent_codes();
     assert_eq!(codes.len(), 3);
     let r = app
         .call_from(ip, Operation::Check, json!({"code": codes[0].expose()}))

@@ -216,12 +216,7 @@ async fn the_app_can_revoke_every_code_of_a_user<B: Backend>() {
             .await;
         assert_eq!(r.status, StatusCode::OK);
     }
-    let codes: Vec<_> = app
-        .inbox
-        .sent()
-        .iter()
-        .map(|m| integration_tests::app::code_in(m.link.as_deref().unwrap()))
-        .collect();
+    let codes = app.sent_codes();
     assert_eq!(codes.len(), 5);
 
     let r = app

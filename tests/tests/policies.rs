@@ -128,12 +128,7 @@ async fn strangers_filling_the_public_slots_do_not_block_the_apps_backend<B: Bac
     assert_eq!(app.backend.token_items().await, 6);
 
     // Consuming any code revokes every other, public and server alike.
-    let codes: Vec<_> = app
-        .inbox
-        .sent()
-        .iter()
-        .map(|m| integration_tests::app::code_in(m.link.as_deref().unwrap()))
-        .collect();
+    let codes = app.sent_codes();
     app.consume(&codes[4], FIRST).await.expect("consumed");
     for (i, code) in codes.iter().enumerate() {
         assert_eq!(app.check(code).await, CheckOutcome::Invalid, "code {i}");
