@@ -259,6 +259,25 @@ pub struct SentMail {
     pub body: String,
 }
 
+impl SentMail {
+    /// The one `href` of the mail's HTML body, unescaped (asserts there is exactly one).
+    pub fn link(&self) -> String {
+        let hrefs: Vec<&str> = self
+            .body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(hrefs.len(), 1, "exactly one link in the mail");
+        hrefs[0]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+}
+
 /// Every mail moto's SES accepted, oldest first, from every test of this binary.
 pub async fn sent_mail() -> Vec<SentMail> {
     let data = data().await;

@@ -48,21 +48,6 @@ fn response(answer: Option<Answer>, logs: impl FnOnce() -> String) -> (u64, Valu
     }
 }
 
-/// The `code` parameter of the one link in a mail's HTML body.
-fn code_in_mail(body: &str) -> String {
-    let hrefs: Vec<&str> = body
-        .split("href=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .collect();
-    assert_eq!(hrefs.len(), 1, "one link in the mail");
-    let link = url::Url::parse(&hrefs[0].replace("&amp;", "&")).expect("the link is a URL");
-    link.query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("the link has a code")
-}
-
 /// Runs request then consume through their binaries with `log_env`; returns every line both
 /// wrote, and the secrets of the flow.
 async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
@@ -112,7 +97,9 @@ async fn flow(label: &str, log_env: &[(&str, &str)]) -> (String, Vec<String>) {
 
     let mail = moto::mail_to(&stored).await;
     assert_eq!(mail.len(), 1, "one mail to {stored}");
-    let code = code_in_mail(&mail[0].body);
+    let code = integration_tests::app::code_in(&mail[0].link())
+        .expose()
+        .to_owned();
 
     // consume, with the mailed code and a new password: the hash goes out in an UpdateItem.
     let api = RuntimeApi::start().await;

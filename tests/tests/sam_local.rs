@@ -385,15 +385,6 @@ impl Drop for StartApi {
     }
 }
 
-/// The 43-character code in a mail's link (`code=` in the query).
-fn code_in_mail(body: &str) -> String {
-    let at = body.find("code=").expect("a link with code= in the mail") + "code=".len();
-    body[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
-
 #[tokio::test]
 #[ignore = "needs Docker, the local base image and `sam build`: scripts/test.d/50-sam-local"]
 async fn the_readme_walk_through_passes_through_sam_local_start_api() {
@@ -426,7 +417,9 @@ async fn the_readme_walk_through_passes_through_sam_local_start_api() {
     // 2. The mail, read back from moto's SES.
     let mails = moto::mail_to(&email).await;
     assert_eq!(mails.len(), 1, "one mail to {email}");
-    let code = code_in_mail(&mails[0].body);
+    let code = integration_tests::app::code_in(&mails[0].link())
+        .expose()
+        .to_owned();
     assert_eq!(code.len(), 43, "the code in the link");
 
     // 3. Check: valid, not spent.
