@@ -116,7 +116,7 @@ def seed(local_api, moto_port, runs, log):
         line = proc.stdout.readline()
         if not line:
             sys.exit("local API exited before listening (see the log)")
-        if "local API on http://127.0.0.1:" in line:
+        if line.startswith("ready http://127.0.0.1:"):  # local_api::READY_PREFIX
             port = int(line.rsplit(":", 1)[1])
     if port is None:
         sys.exit("local API did not start within 60 s")

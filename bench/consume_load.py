@@ -91,7 +91,8 @@ def main():
     try:
         port = None
         for line in proc.stdout:
-            m = re.match(r"^password-reset local API on http://127\.0\.0\.1:(\d+)$", line.strip())
+            # local-api's readiness line (local_api::READY_PREFIX).
+            m = re.match(r"^ready http://127\.0\.0\.1:(\d+)$", line.strip())
             if m:
                 port = int(m.group(1))
                 break

@@ -55,15 +55,19 @@ impl LocalApi {
 
         let store = match (options.store, &sdk) {
             (StoreKind::Dynamodb, Some(sdk)) => {
-                let client = shared::wiring::dynamodb_client(sdk, &config.dynamodb_timeouts);
+                let client = shared::wiring::dynamodb_client(sdk, &config.store.timeouts);
                 if options.create_tables {
-                    let created =
-                        schema::ensure_tables(&client, &config.reset_table, &config.users).await?;
+                    let created = schema::ensure_tables(
+                        &client,
+                        &config.store.reset_table,
+                        &config.store.users,
+                    )
+                    .await?;
                     for table in created {
                         println!("created table {table}");
                     }
                 }
-                Store::dynamodb(&config, client)
+                Store::dynamodb(&config.store, client)
             }
             _ => Store::memory(),
         };
@@ -73,19 +77,19 @@ impl LocalApi {
 
         let (mailer, mailbox): (Arc<dyn Mailer>, _) = match (options.mailer, &sdk) {
             (MailerKind::Ses, Some(sdk)) => {
-                let client = shared::wiring::ses_client(sdk, &config.ses_timeouts);
+                let client = shared::wiring::ses_client(sdk, &config.mail.timeouts);
                 if options.verify_sender {
                     client
                         .create_email_identity()
-                        .email_identity(config.mail_from.as_str())
+                        .email_identity(config.mail.from.as_str())
                         .send()
                         .await?;
-                    println!("asked SES to verify the sender {}", config.mail_from);
+                    println!("asked SES to verify the sender {}", config.mail.from);
                 }
                 let mailer = SesMailer::new(
                     client,
-                    config.mail_from.clone(),
-                    config.ses_configuration_set.clone(),
+                    config.mail.from.clone(),
+                    config.mail.configuration_set.clone(),
                 );
                 (Arc::new(mailer), None)
             }

@@ -62,7 +62,7 @@ pub async fn sign_in(store: &Store, body: &Bytes) -> http::Response<String> {
             return ApiError::Internal.into_response();
         }
     };
-    if hash.is_some_and(|h| shared::password::verify(&password, &h)) {
+    if hash.is_some_and(|h| shared::hashing::verify(&password, &h)) {
         json_response(StatusCode::OK, json!({"ok": true}).to_string())
     } else {
         ApiError::Unauthorized.into_response()

@@ -15,5 +15,15 @@ pub use api::LocalApi;
 pub use options::{MailerKind, Options, StoreKind};
 pub use server::serve;
 
+/// The first line local-api prints on stdout, once its listener is bound and every adapter is
+/// built: `ready http://127.0.0.1:<port>`. Scripts and tests wait for this line (and read the
+/// address after the prefix) instead of parsing the banner written for people, which may change.
+pub const READY_PREFIX: &str = "ready ";
+
+/// The readiness line for `port`.
+pub fn ready_line(port: u16) -> String {
+    format!("{READY_PREFIX}http://127.0.0.1:{port}")
+}
+
 /// Errors of building the local API (bad flags, SDK calls while seeding).
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;

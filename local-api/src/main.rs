@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use local_api::options::USAGE;
-use local_api::{LocalApi, MailerKind, Options, StoreKind, serve};
+use local_api::{LocalApi, MailerKind, Options, StoreKind, ready_line, serve};
 use shared::config::{Config, Profile};
 
 #[tokio::main]
@@ -43,6 +43,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + 
     let config = Config::from_lookup(Profile::Local { port }, |k| std::env::var(k).ok())?;
     let api = Arc::new(LocalApi::build(&options, config).await?);
 
+    println!("{}", ready_line(port));
     println!("password-reset local API on http://127.0.0.1:{port}");
     println!("  POST /password-reset/request | check | consume");
     if options.mailer == MailerKind::Console {

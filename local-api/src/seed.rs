@@ -23,7 +23,7 @@ impl Seed {
             .map_err(|e| format!("--user {}: email {e}", user.email))?;
         let password = NewPassword::parse(&user.password)
             .map_err(|e| format!("--user {}: password {e}", user.email))?;
-        let hash = shared::password::hash(&password).map_err(|_| "password hashing failed")?;
+        let hash = shared::hashing::hash(&password).map_err(|_| "password hashing failed")?;
         Ok(Self { email, hash })
     }
 
@@ -31,7 +31,7 @@ impl Seed {
     /// DynamoDB replace the same item; without an email index the address is the key.
     pub async fn put(&self, store: &Store, config: &Config) -> Result<(), BoxError> {
         let id = match store {
-            Store::Dynamo(_) if config.users.email_index.is_none() => {
+            Store::Dynamo(_) if config.store.users.email_index.is_none() => {
                 self.email.normalized().to_owned()
             }
             _ => seed_id(&self.email).as_str().to_owned(),

@@ -2,8 +2,62 @@
 //! `tokio::time::sleep` themselves, so expiry and the response-time floor are testable with
 //! a [`FixedClock`].
 
+use std::fmt;
+use std::ops::Add;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An instant in whole seconds since the Unix epoch: the unit of `expires_at` (DynamoDB's TTL
+/// attribute), `created_at`, `password_changed_at` and the IP windows. A type of its own so a
+/// lifetime, a count or milliseconds cannot be passed where an instant is meant: the only
+/// arithmetic is an instant plus a [`Duration`], and the two expiry boundaries are comparisons
+/// of instants (`TokenRecord::is_live`, `SlotRecord::is_live`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EpochSecs(u64);
+
+impl EpochSecs {
+    /// The instant `secs` seconds after the epoch.
+    pub const fn new(secs: u64) -> Self {
+        Self(secs)
+    }
+
+    /// Seconds since the epoch, for the store's number attributes and the wire.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// `secs` seconds later.
+    pub const fn plus_secs(self, secs: u64) -> Self {
+        Self(self.0 + secs)
+    }
+
+    /// How long after `earlier` this is; zero if it is not after it.
+    pub fn since(self, earlier: Self) -> Duration {
+        Duration::from_secs(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The start of the fixed window of `len` that holds this instant (windows are aligned to
+    /// the epoch, so every process agrees on them).
+    pub fn window_start(self, len: Duration) -> Self {
+        let len = len.as_secs().max(1);
+        Self(self.0 - self.0 % len)
+    }
+}
+
+impl Add<Duration> for EpochSecs {
+    type Output = Self;
+
+    /// Whole seconds of `d` later (sub-second parts are dropped, as the store keeps seconds).
+    fn add(self, d: Duration) -> Self {
+        Self(self.0 + d.as_secs())
+    }
+}
+
+impl fmt::Display for EpochSecs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Time source and sleeper.
 #[async_trait::async_trait]
@@ -14,9 +68,9 @@ pub trait Clock: Send + Sync {
     /// Waits for `duration`.
     async fn sleep(&self, duration: Duration);
 
-    /// Seconds since the Unix epoch: the unit of `expires_at`.
-    fn now_secs(&self) -> u64 {
-        self.now_ms() / 1000
+    /// Now in whole seconds: the unit of `expires_at`.
+    fn now_secs(&self) -> EpochSecs {
+        EpochSecs(self.now_ms() / 1000)
     }
 }
 
@@ -45,10 +99,10 @@ pub struct FixedClock {
 }
 
 impl FixedClock {
-    /// A clock standing at `epoch_secs`.
-    pub fn at(epoch_secs: u64) -> Self {
+    /// A clock standing at `at`.
+    pub fn at(at: EpochSecs) -> Self {
         Self {
-            state: Mutex::new((epoch_secs * 1000, Duration::ZERO)),
+            state: Mutex::new((at.get() * 1000, Duration::ZERO)),
         }
     }
 

@@ -15,10 +15,10 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod hashing;
 pub mod http;
 pub mod logging;
 pub mod mail;
-pub mod password;
 pub mod service;
 pub mod store;
 pub mod wiring;

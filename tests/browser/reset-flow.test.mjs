@@ -70,7 +70,8 @@ function startServer() {
     server.once('exit', (status) => reject(new Error(`local-api exited early (${status}): ${serverLog}`)));
     lines.on('line', (line) => {
       serverLog += line + '\n';
-      const match = /password-reset local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      // local-api's readiness line (local_api::READY_PREFIX), not the banner for people.
+      const match = /^ready (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
       if (match) {
         clearTimeout(timer);
         resolvePort(match[1]);

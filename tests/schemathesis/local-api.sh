@@ -1,6 +1,7 @@
 # Start and stop the local API for the scripts that drive it over HTTP (contract fuzzing, timing
 # benchmark). Source after scripts/lib.sh. The server listens on 127.0.0.1 only, on a free port
-# (--port 0); its address is read from the first line it prints.
+# (--port 0); its address is read from its readiness line, `ready http://127.0.0.1:<port>`, the
+# first line it prints (local_api::READY_PREFIX).
 #
 #   start_local_api LOG [FLAGS...]   sets LOCAL_API_PID and LOCAL_API_URL (env vars pass through)
 #   stop_local_api                   stops it (idempotent; call it from an EXIT trap)
@@ -35,7 +36,7 @@ start_local_api() {
   local first="" i
   for i in $(seq 1 300); do
     first="$(head -n 1 "$log.out" 2>/dev/null || true)"
-    case "$first" in *"local API on http://127.0.0.1:"*) break ;; esac
+    case "$first" in "ready "*) break ;; esac
     if ! kill -0 "$LOCAL_API_PID" 2>/dev/null; then
       echo "local-api exited before listening:" >&2
       cat "$log.err" >&2
@@ -44,8 +45,7 @@ start_local_api() {
     fi
     sleep 0.1
   done
-  LOCAL_API_URL="http://127.0.0.1:${first##*http://127.0.0.1:}"
-  LOCAL_API_URL="${LOCAL_API_URL%%[[:space:]]*}"
+  LOCAL_API_URL="${first#ready }"
   case "$LOCAL_API_URL" in
     http://127.0.0.1:[0-9]*) ;;
     *) echo "local-api printed no address (first line: ${first:-nothing})" >&2; stop_local_api; return 1 ;;

@@ -8,13 +8,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use shared::clock::FixedClock;
+use shared::clock::{EpochSecs, FixedClock};
 use shared::config::{Config, Profile};
 use shared::domain::{EmailAddress, Locale, NewPassword, ResetCode, UserId};
 use shared::http::ApiRequest;
@@ -24,12 +23,8 @@ use shared::service::{
     Caller, CheckOutcome, ClientIp, ConsumeReset, Issued, LinkTarget, Operation, RequestReset,
     ResetService, ServiceError, Target,
 };
-use shared::store::dynamodb::{DynamoStore, NewUser};
-use shared::store::memory::MemoryStore;
-use shared::store::{ResetStore, UserDirectory};
-use shared::wiring::{Adapters, Store};
-
-use crate::moto;
+use shared::store::ResetStore;
+use shared::wiring::Adapters;
 
 /// The HMAC key of every test app (tests only).
 pub const TOKEN_KEY: &str = "integration-tests-token-key-0123456789abcdef";
@@ -40,7 +35,7 @@ pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 /// The default callback.
 pub const CALLBACK: &str = "https://app.example.com/reset";
 /// Where every fixed clock starts (epoch seconds).
-pub const T0: u64 = 1_800_000_000;
+pub const T0: EpochSecs = EpochSecs::new(1_800_000_000);
 /// Default token lifetime, seconds.
 pub const TTL: u64 = 3600;
 
@@ -129,272 +124,7 @@ pub fn config(reset_table: &str, users_table: &str, overrides: &[(&str, &str)]) 
         .build()
 }
 
-/// A store implementation under test, with the app's users table it reads.
-#[async_trait::async_trait]
-pub trait Backend: Send + Sync + Sized + 'static {
-    /// Fresh, empty tables for one test; `label` names them.
-    async fn start(label: &str, overrides: &[(&str, &str)]) -> Self;
-    /// The settings, naming this backend's tables.
-    fn config(&self) -> Config;
-    /// The store adapter, as the composition root takes it.
-    fn adapter(&self) -> Store;
-    /// The reset store.
-    fn store(&self) -> Arc<dyn ResetStore> {
-        self.adapter().reset_store()
-    }
-    /// The user directory.
-    fn users(&self) -> Arc<dyn UserDirectory> {
-        self.adapter().users()
-    }
-    /// Adds a user with no password.
-    async fn put_user(&self, id: &str, email: &str);
-    /// Deletes a user.
-    async fn delete_user(&self, id: &str);
-    /// Plays the app changing an account: its address, a password it set itself (a new
-    /// password-change mark), or whether it is enabled. `None` leaves a field as it is.
-    async fn update_user(
-        &self,
-        id: &str,
-        email: Option<&str>,
-        password_changed_at: Option<u64>,
-        enabled: Option<bool>,
-    );
-    /// The user's stored password hash.
-    async fn password_hash(&self, id: &str) -> Option<String>;
-    /// The user's stored `password_changed_at`.
-    async fn password_changed_at(&self, id: &str) -> Option<u64>;
-    /// How many token items the reset table holds, expired or not.
-    async fn token_items(&self) -> usize;
-}
-
-/// The in-memory adapter.
-pub struct Memory {
-    store: Arc<MemoryStore>,
-    config: Config,
-}
-
-#[async_trait::async_trait]
-impl Backend for Memory {
-    async fn start(_label: &str, overrides: &[(&str, &str)]) -> Self {
-        Self {
-            store: Arc::new(MemoryStore::new()),
-            config: config("password-reset", "users", overrides),
-        }
-    }
-
-    fn config(&self) -> Config {
-        self.config.clone()
-    }
-
-    fn adapter(&self) -> Store {
-        Store::Memory(self.store.clone())
-    }
-
-    async fn put_user(&self, id: &str, email: &str) {
-        self.store.put_user(user_id(id), address(email), None);
-    }
-
-    async fn delete_user(&self, id: &str) {
-        self.store.delete_user(&user_id(id));
-    }
-
-    async fn update_user(
-        &self,
-        id: &str,
-        email: Option<&str>,
-        password_changed_at: Option<u64>,
-        enabled: Option<bool>,
-    ) {
-        self.store.update_user(
-            &user_id(id),
-            email.map(address),
-            password_changed_at,
-            enabled,
-        );
-    }
-
-    async fn password_hash(&self, id: &str) -> Option<String> {
-        self.store.password_hash(&user_id(id))
-    }
-
-    async fn password_changed_at(&self, id: &str) -> Option<u64> {
-        self.store.password_changed_at(&user_id(id))
-    }
-
-    async fn token_items(&self) -> usize {
-        self.store.all_tokens().len()
-    }
-}
-
-/// The DynamoDB adapter on moto, with a reset table and a users table of its own.
-pub struct Dynamo {
-    /// The adapter.
-    pub store: Arc<DynamoStore>,
-    /// A client for inspecting the tables.
-    pub client: aws_sdk_dynamodb::Client,
-    config: Config,
-}
-
-impl Dynamo {
-    /// The reset table's name.
-    pub fn reset_table(&self) -> &str {
-        &self.config.reset_table
-    }
-
-    /// The users table's name.
-    pub fn users_table(&self) -> &str {
-        &self.config.users.table
-    }
-
-    /// Every item of the reset table (strongly consistent scan, all pages).
-    pub async fn reset_items(&self) -> Vec<HashMap<String, AttributeValue>> {
-        self.scan(self.reset_table()).await
-    }
-
-    /// Every item of `table`.
-    pub async fn scan(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
-        moto::scan(&self.client, table).await
-    }
-
-    /// The user's item.
-    pub async fn user_item(&self, id: &str) -> Option<HashMap<String, AttributeValue>> {
-        let users = &self.config.users;
-        self.client
-            .get_item()
-            .table_name(&users.table)
-            .key(&users.key_attribute, AttributeValue::S(id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get the user item")
-            .item()
-            .cloned()
-    }
-}
-
-#[async_trait::async_trait]
-impl Backend for Dynamo {
-    async fn start(label: &str, overrides: &[(&str, &str)]) -> Self {
-        let prefix = moto::unique_prefix(label);
-        let config = config(
-            &format!("{prefix}-reset"),
-            &format!("{prefix}-users"),
-            overrides,
-        );
-        let client = moto::dynamodb();
-        moto::create_tables(&client, &config).await;
-        Self {
-            store: Arc::new(DynamoStore::new(
-                client.clone(),
-                config.reset_table.clone(),
-                config.users.clone(),
-            )),
-            client,
-            config,
-        }
-    }
-
-    fn config(&self) -> Config {
-        self.config.clone()
-    }
-
-    fn adapter(&self) -> Store {
-        Store::Dynamo(self.store.clone())
-    }
-
-    async fn put_user(&self, id: &str, email: &str) {
-        self.store
-            .put_user(&NewUser {
-                id,
-                email,
-                password_hash: None,
-                enabled: Some(true),
-            })
-            .await
-            .expect("put the user item");
-    }
-
-    async fn update_user(
-        &self,
-        id: &str,
-        email: Option<&str>,
-        password_changed_at: Option<u64>,
-        enabled: Option<bool>,
-    ) {
-        let users = &self.config.users;
-        let mut sets = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&users.table)
-            .key(&users.key_attribute, AttributeValue::S(id.to_owned()));
-        if let Some(email) = email {
-            sets.push("#email = :email");
-            update = update
-                .expression_attribute_names("#email", &users.email_attribute)
-                .expression_attribute_values(":email", AttributeValue::S(email.to_owned()));
-        }
-        if let Some(at) = password_changed_at {
-            sets.push("#changed = :changed");
-            update = update
-                .expression_attribute_names("#changed", &users.password_changed_attribute)
-                .expression_attribute_values(":changed", AttributeValue::N(at.to_string()));
-        }
-        if let Some(on) = enabled {
-            let attribute = users
-                .enabled_attribute
-                .as_ref()
-                .expect("USERS_ENABLED_ATTRIBUTE is configured");
-            sets.push("#enabled = :enabled");
-            update = update
-                .expression_attribute_names("#enabled", attribute)
-                .expression_attribute_values(":enabled", AttributeValue::Bool(on));
-        }
-        update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-            .expect("update the user item");
-    }
-
-    async fn delete_user(&self, id: &str) {
-        let users = &self.config.users;
-        self.client
-            .delete_item()
-            .table_name(&users.table)
-            .key(&users.key_attribute, AttributeValue::S(id.to_owned()))
-            .send()
-            .await
-            .expect("delete the user item");
-    }
-
-    async fn password_hash(&self, id: &str) -> Option<String> {
-        let item = self.user_item(id).await?;
-        item.get(&self.config.users.password_attribute)?
-            .as_s()
-            .ok()
-            .cloned()
-    }
-
-    async fn password_changed_at(&self, id: &str) -> Option<u64> {
-        let item = self.user_item(id).await?;
-        item.get(&self.config.users.password_changed_attribute)?
-            .as_n()
-            .ok()?
-            .parse()
-            .ok()
-    }
-
-    async fn token_items(&self) -> usize {
-        self.reset_items()
-            .await
-            .iter()
-            .filter(|i| {
-                i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("TOKEN")
-            })
-            .count()
-    }
-}
+pub use crate::backend::{Backend, Dynamo, Memory};
 
 /// A user id (tests use valid ones).
 pub fn user_id(id: &str) -> UserId {
@@ -489,7 +219,7 @@ impl<B: Backend> TestApp<B> {
     }
 
     /// Seconds since the epoch on the app's clock.
-    pub fn now(&self) -> u64 {
+    pub fn now(&self) -> EpochSecs {
         use shared::clock::Clock;
         self.clock.now_secs()
     }
@@ -508,6 +238,7 @@ impl<B: Backend> TestApp<B> {
                 link: LinkTarget::Callback(
                     self.backend
                         .config()
+                        .links
                         .default_callback
                         .expect("a default callback is configured"),
                 ),

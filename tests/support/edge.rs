@@ -87,7 +87,7 @@ impl EdgeApp {
         let store = Arc::new(MemoryStore::new());
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(FixedClock::at(T0));
-        let hash = shared::password::hash(&NewPassword::parse(ADA_OLD_PASSWORD).unwrap()).unwrap();
+        let hash = shared::hashing::hash(&NewPassword::parse(ADA_OLD_PASSWORD).unwrap()).unwrap();
         store.put_user(
             UserId::parse(ADA_ID).unwrap(),
             EmailAddress::parse(ADA_STORED).unwrap(),

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
+use shared::clock::EpochSecs;
 use shared::domain::{EmailKey, TokenHash};
 use shared::store::{
     ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
@@ -141,7 +142,11 @@ impl GatedStore {
 
 #[async_trait::async_trait]
 impl ResetStore for HookedStore {
-    async fn live_slots(&self, k: &EmailKey, now: u64) -> Result<Vec<SlotRecord>, StoreError> {
+    async fn live_slots(
+        &self,
+        k: &EmailKey,
+        now: EpochSecs,
+    ) -> Result<Vec<SlotRecord>, StoreError> {
         (self.hook)(Held::LiveSlots).await;
         self.inner.live_slots(k, now).await
     }
@@ -156,7 +161,11 @@ impl ResetStore for HookedStore {
         self.inner.release(token).await
     }
 
-    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+    async fn token(
+        &self,
+        hash: &TokenHash,
+        now: EpochSecs,
+    ) -> Result<Option<TokenRecord>, StoreError> {
         (self.hook)(Held::Token).await;
         self.inner.token(hash, now).await
     }
@@ -170,7 +179,7 @@ impl ResetStore for HookedStore {
         &self,
         email_key: &EmailKey,
         numbers: &[u32],
-        now: u64,
+        now: EpochSecs,
     ) -> Result<u32, StoreError> {
         (self.hook)(Held::RevokeAll).await;
         self.inner.revoke_all(email_key, numbers, now).await

@@ -6,6 +6,7 @@
 //! Lambda Runtime API stand-in that runs the real function binaries ([`runtime_api`]).
 
 pub mod app;
+pub mod backend;
 pub mod edge;
 pub mod faults;
 pub mod gate;

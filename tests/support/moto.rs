@@ -103,10 +103,10 @@ fn credentials() -> Credentials {
 /// Creates the reset table and the users table `config` names, as the template would.
 pub async fn create_tables(client: &aws_sdk_dynamodb::Client, config: &shared::config::Config) {
     use shared::store::dynamodb::schema::{create_reset_table, create_users_table};
-    create_reset_table(client, &config.reset_table)
+    create_reset_table(client, &config.store.reset_table)
         .await
         .expect("create the reset table");
-    create_users_table(client, &config.users)
+    create_users_table(client, &config.store.users)
         .await
         .expect("create the users table");
 }

@@ -308,17 +308,23 @@ pub struct Function {
     readers: Vec<JoinHandle<Vec<u8>>>,
 }
 
+/// Spawns `binary` with exactly `env` (nothing inherited), stdin closed, stdout and stderr
+/// piped: how every test starts a function's bootstrap.
+pub fn spawn_function(binary: &Path, env: &[(&str, String)]) -> Child {
+    Command::new(binary)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()))
+}
+
 impl Function {
     /// Starts `binary` with exactly `env` (nothing inherited).
     pub fn start(binary: &Path, env: &[(&str, String)]) -> Self {
-        let mut child = Command::new(binary)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let mut child = spawn_function(binary, env);
         let drain = |mut pipe: Box<dyn Read + Send>| {
             std::thread::spawn(move || {
                 let mut all = Vec::new();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode};
 use integration_tests::edge::*;
 use serde_json::json;
-use shared::password;
+use shared::hashing;
 use shared::service::Operation::{Check, Request};
 
 #[tokio::test]
@@ -28,8 +28,8 @@ async fn the_whole_flow_sets_the_password_and_spends_the_code() {
     );
     let hash = app.ada_hash().unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-    assert!(password::verify("a brand new passphrase", &hash));
-    assert!(!password::verify(ADA_OLD_PASSWORD, &hash));
+    assert!(hashing::verify("a brand new passphrase", &hash));
+    assert!(!hashing::verify(ADA_OLD_PASSWORD, &hash));
     assert_eq!(
         app.store
             .password_changed_at(&shared::domain::UserId::parse(ADA_ID).unwrap()),
@@ -42,7 +42,7 @@ async fn the_whole_flow_sets_the_password_and_spends_the_code() {
         (again.status, again.code()),
         (StatusCode::BAD_REQUEST, "INVALID_CODE")
     );
-    assert!(password::verify(
+    assert!(hashing::verify(
         "a brand new passphrase",
         &app.ada_hash().unwrap()
     ));
@@ -172,7 +172,7 @@ async fn a_refused_password_leaves_the_code_valid() {
         assert_eq!(r.json["issues"][0]["path"], "password");
     }
     assert_eq!(app.check(&code).await.json["is_valid"], true);
-    assert!(password::verify(ADA_OLD_PASSWORD, &app.ada_hash().unwrap()));
+    assert!(hashing::verify(ADA_OLD_PASSWORD, &app.ada_hash().unwrap()));
     assert_eq!(app.consume(&code, "12345678").await.status, StatusCode::OK);
 }
 
@@ -276,7 +276,7 @@ async fn twenty_concurrent_consumes_of_one_code_have_exactly_one_winner() {
     }
     assert_eq!(winners.len(), 1);
     let hash = app.ada_hash().unwrap();
-    assert!(password::verify(
+    assert!(hashing::verify(
         &format!("racer number {}", winners[0]),
         &hash
     ));
@@ -329,7 +329,7 @@ async fn consume_sends_the_changed_notice_unless_turned_off_and_its_failure_chan
             .status,
         StatusCode::OK
     );
-    assert!(password::verify(
+    assert!(hashing::verify(
         "a brand new passphrase",
         &failing.ada_hash().unwrap()
     ));

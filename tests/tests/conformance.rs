@@ -7,7 +7,7 @@
 
 use integration_tests::app::{Backend, T0, TTL, TestApp};
 use serde_json::json;
-use shared::password;
+use shared::hashing;
 use shared::service::{CheckOutcome, Operation, ServiceError};
 
 const ADA: &str = "ada@example.com";
@@ -42,7 +42,7 @@ async fn a_request_for_a_known_user_mails_one_link_whose_code_checks_valid<B: Ba
     assert_eq!(
         app.check(&code).await,
         CheckOutcome::Valid {
-            expires_at: T0 + TTL
+            expires_at: T0.plus_secs(TTL)
         }
     );
     assert_eq!(app.backend.token_items().await, 1);
@@ -75,10 +75,10 @@ async fn consume_sets_the_password_spends_the_code_and_sends_the_changed_mail<B:
         .await
         .expect("a password hash is stored");
     assert!(hash.starts_with("$argon2id$"), "an argon2id PHC string");
-    assert!(password::verify(NEW_PASSWORD, &hash), "the hash verifies");
+    assert!(hashing::verify(NEW_PASSWORD, &hash), "the hash verifies");
     assert_eq!(
         app.backend.password_changed_at("user-ada").await,
-        Some(T0 + 60)
+        Some(T0.plus_secs(60))
     );
     assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
     assert!(matches!(
@@ -86,7 +86,7 @@ async fn consume_sets_the_password_spends_the_code_and_sends_the_changed_mail<B:
         Err(ServiceError::InvalidCode)
     ));
     assert!(
-        password::verify(
+        hashing::verify(
             NEW_PASSWORD,
             &app.backend.password_hash("user-ada").await.unwrap()
         ),

@@ -1,7 +1,7 @@
 //! The DynamoDB adapter on moto (a real DynamoDB-compatible server, over HTTP, through
 //! `aws-sdk-dynamodb`): races settled by conditional writes, what the table holds after a
-//! flow, all-or-nothing consume, the store being unavailable, and template.yaml agreeing with
-//! the code's table definition.
+//! flow, all-or-nothing consume, the store being unavailable. (template.yaml agreeing with the
+//! code's table definition is `template::reset_table`.)
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
@@ -13,11 +13,11 @@ use integration_tests::moto;
 use serde_json::json;
 use shared::clock::FixedClock;
 use shared::domain::ResetCode;
+use shared::hashing;
 use shared::mail::recording::RecordingMailer;
-use shared::password;
 use shared::service::{Operation, ResetService, ServiceError};
 use shared::store::dynamodb::DynamoStore;
-use shared::store::dynamodb::schema::{TTL_ATTRIBUTE, reset_key_schema};
+use shared::store::dynamodb::schema::TTL_ATTRIBUTE;
 use shared::wiring::{Adapters, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -40,7 +40,7 @@ async fn app_with_ada(label: &str) -> Arc<TestApp<Dynamo>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_requests_for_one_email_store_exactly_the_cap_of_tokens() {
     let app = app_with_ada("race-request").await;
-    let cap = app.service.config().max_concurrent as usize;
+    let cap = app.service.config().policy.max_concurrent as usize;
     assert_eq!(cap, 3, "MAX_CONCURRENT_REQUESTS default");
 
     let tasks: Vec<_> = (0..50)
@@ -126,7 +126,7 @@ async fn twenty_concurrent_consumes_of_one_code_succeed_once_and_write_one_passw
     let hash = user["password_hash"].as_s().expect("a password hash");
     for i in 0..20 {
         assert_eq!(
-            password::verify(&format!("contender password {i}"), hash),
+            hashing::verify(&format!("contender password {i}"), hash),
             i == winners[0],
             "the stored password is the winner's and only the winner's (contender {i})"
         );
@@ -205,7 +205,7 @@ async fn after_a_flow_the_table_holds_no_code_no_unknown_address_and_only_expiri
             .as_n()
             .unwrap_or_else(|_| panic!("{TTL_ATTRIBUTE} of a {} item is not a number", sk(item)));
         assert!(
-            n.parse::<u64>().is_ok_and(|t| t > app.now() - TTL),
+            n.parse::<u64>().is_ok_and(|t| t > app.now().get() - TTL),
             "epoch seconds"
         );
     }
@@ -323,7 +323,7 @@ async fn assert_503_for_every_operation(service: &ResetService) {
 #[tokio::test]
 async fn an_unreachable_store_answers_503_with_retry_after() {
     let endpoint = format!("http://127.0.0.1:{}", closed_port().await);
-    let users = config("reset", "users", &[]).users;
+    let users = config("reset", "users", &[]).store.users;
     let store = DynamoStore::new(moto::dynamodb_client_at(&endpoint, 2), "reset", users);
     assert_503_for_every_operation(&service_on(store, "reset")).await;
 }
@@ -384,271 +384,8 @@ async fn throttling_server() -> (u16, tokio::task::JoinHandle<()>) {
 async fn a_throttled_store_answers_503_with_retry_after() {
     let (port, server) = throttling_server().await;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let users = config("reset", "users", &[]).users;
+    let users = config("reset", "users", &[]).store.users;
     let store = DynamoStore::new(moto::dynamodb_client_at(&endpoint, 2), "reset", users);
     assert_503_for_every_operation(&service_on(store, "reset")).await;
     server.abort();
-}
-
-/// The parts of a CloudFormation table definition this test compares, read from YAML by a
-/// small indentation-based reader: enough for `KeySchema`, `AttributeDefinitions` (block or
-/// flow style) and `TimeToLiveSpecification`, and indifferent to tags such as `!Ref` elsewhere.
-mod cfn {
-    use std::collections::HashMap;
-
-    /// One non-blank, comment-free line with its indentation.
-    struct Line<'a> {
-        indent: usize,
-        text: &'a str,
-    }
-
-    fn lines(src: &str) -> Vec<Line<'_>> {
-        src.lines()
-            .map(|l| match l.find(" #") {
-                Some(i) if !l[..i].contains(['"', '\'']) => &l[..i],
-                _ => l,
-            })
-            .map(|l| {
-                if l.trim_start().starts_with('#') {
-                    ""
-                } else {
-                    l
-                }
-            })
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| Line {
-                indent: l.len() - l.trim_start().len(),
-                text: l.trim(),
-            })
-            .collect()
-    }
-
-    /// The lines nested under the first `key:` at `indent` within `ls`.
-    fn block<'a, 'b>(ls: &'b [Line<'a>], key: &str) -> Option<&'b [Line<'a>]> {
-        let at = ls
-            .iter()
-            .position(|l| l.text == format!("{key}:") || l.text.starts_with(&format!("{key}: ")))?;
-        let indent = ls[at].indent;
-        let end = ls[at + 1..]
-            .iter()
-            .position(|l| l.indent <= indent && !(l.indent == indent && l.text.starts_with("- ")))
-            .map_or(ls.len(), |p| at + 1 + p);
-        Some(&ls[at + 1..end])
-    }
-
-    fn scalar(v: &str) -> String {
-        v.trim().trim_matches(['"', '\'']).to_owned()
-    }
-
-    /// `k: v, k: v` (the inside of a flow mapping) or a single `k: v`.
-    fn pairs(text: &str, out: &mut HashMap<String, String>) {
-        let text = text.trim().trim_start_matches('{').trim_end_matches('}');
-        for pair in text.split(',') {
-            if let Some((k, v)) = pair.split_once(':') {
-                out.insert(scalar(k), scalar(v));
-            }
-        }
-    }
-
-    /// A block sequence of mappings, each item flow (`- { a: b }`) or block (`- a: b` + lines).
-    fn list_of_maps(ls: &[Line<'_>]) -> Vec<HashMap<String, String>> {
-        let mut items: Vec<HashMap<String, String>> = Vec::new();
-        for l in ls {
-            if let Some(rest) = l.text.strip_prefix("- ") {
-                items.push(HashMap::new());
-                pairs(rest, items.last_mut().expect("just pushed"));
-            } else if let Some(item) = items.last_mut() {
-                pairs(l.text, item);
-            }
-        }
-        items
-    }
-
-    /// A DynamoDB table resource of the template.
-    #[derive(Debug)]
-    pub struct Table {
-        pub name: String,
-        pub key_schema: Vec<(String, String)>,
-        pub attributes: Vec<(String, String)>,
-        pub ttl: Option<HashMap<String, String>>,
-    }
-
-    /// Every `AWS::DynamoDB::Table` under `Resources:`.
-    pub fn tables(src: &str) -> Vec<Table> {
-        let ls = lines(src);
-        let Some(resources) = ls
-            .iter()
-            .position(|l| l.indent == 0 && l.text == "Resources:")
-        else {
-            return Vec::new();
-        };
-        let body: Vec<&Line<'_>> = ls[resources + 1..]
-            .iter()
-            .take_while(|l| l.indent > 0)
-            .collect();
-        let Some(res_indent) = body.first().map(|l| l.indent) else {
-            return Vec::new();
-        };
-        let starts: Vec<usize> = (0..body.len())
-            .filter(|&i| body[i].indent == res_indent)
-            .chain([body.len()])
-            .collect();
-        let mut out = Vec::new();
-        for w in starts.windows(2) {
-            let (head, rest) = (body[w[0]], &body[w[0] + 1..w[1]]);
-            let rest: Vec<Line<'_>> = rest
-                .iter()
-                .map(|l| Line {
-                    indent: l.indent,
-                    text: l.text,
-                })
-                .collect();
-            let is_table = rest.iter().any(|l| l.text == "Type: AWS::DynamoDB::Table");
-            let Some(props) = is_table.then(|| block(&rest, "Properties")).flatten() else {
-                continue;
-            };
-            let two = |m: HashMap<String, String>, a: &str, b: &str| {
-                (
-                    m.get(a).cloned().unwrap_or_default(),
-                    m.get(b).cloned().unwrap_or_default(),
-                )
-            };
-            out.push(Table {
-                name: head.text.trim_end_matches(':').to_owned(),
-                key_schema: block(props, "KeySchema")
-                    .map(list_of_maps)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| two(m, "AttributeName", "KeyType"))
-                    .collect(),
-                attributes: block(props, "AttributeDefinitions")
-                    .map(list_of_maps)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| two(m, "AttributeName", "AttributeType"))
-                    .collect(),
-                ttl: block(props, "TimeToLiveSpecification").map(|ls| {
-                    let mut m = HashMap::new();
-                    ls.iter().for_each(|l| pairs(l.text, &mut m));
-                    m
-                }),
-            });
-        }
-        out
-    }
-}
-
-/// How `table` differs from the code's reset table; empty when it matches.
-fn differences_from_the_code(table: &cfn::Table) -> Vec<String> {
-    let mut out = Vec::new();
-    let expected: Vec<(String, String)> = reset_key_schema()
-        .into_iter()
-        .map(|(name, kind)| (name, kind.to_owned()))
-        .collect();
-    if table.key_schema != expected {
-        out.push(format!(
-            "KeySchema is {:?}, the code says {expected:?}",
-            table.key_schema
-        ));
-    }
-    let mut attributes = table.attributes.clone();
-    attributes.sort();
-    let mut expected_attributes: Vec<(String, String)> = expected
-        .iter()
-        .map(|(name, _)| (name.clone(), "S".to_owned()))
-        .collect();
-    expected_attributes.sort();
-    if attributes != expected_attributes {
-        out.push(format!(
-            "AttributeDefinitions are {attributes:?}, the code says {expected_attributes:?}"
-        ));
-    }
-    let ttl = table.ttl.clone().unwrap_or_default();
-    if ttl.get("AttributeName").map(String::as_str) != Some(TTL_ATTRIBUTE) {
-        out.push(format!(
-            "TTL attribute is {:?}, the code says {TTL_ATTRIBUTE:?}",
-            ttl.get("AttributeName")
-        ));
-    }
-    if ttl.get("Enabled").map(String::as_str) != Some("true") {
-        out.push("TTL is not enabled".to_owned());
-    }
-    out
-}
-
-#[test]
-fn template_yaml_defines_the_reset_table_exactly_as_the_code_does() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    let src = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let tables = cfn::tables(&src);
-    let with_ttl: Vec<&cfn::Table> = tables.iter().filter(|t| t.ttl.is_some()).collect();
-    assert_eq!(
-        with_ttl.len(),
-        1,
-        "exactly one AWS::DynamoDB::Table with a TimeToLiveSpecification (the reset table); \
-         found tables {:?}",
-        tables.iter().map(|t| &t.name).collect::<Vec<_>>()
-    );
-    let differences = differences_from_the_code(with_ttl[0]);
-    assert!(
-        differences.is_empty(),
-        "template.yaml's {} differs from shared::store::dynamodb::schema: {differences:#?}",
-        with_ttl[0].name
-    );
-}
-
-#[test]
-fn the_template_reader_understands_block_and_flow_style_and_sees_drift() {
-    let block_style = "\
-AWSTemplateFormatVersion: '2010-09-09'
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Environment: { Variables: { T: !Ref Table } }
-  Table:
-    Type: AWS::DynamoDB::Table # the reset table
-    Properties:
-      TableName: !Sub '${AWS::StackName}-reset'
-      KeySchema:
-        - AttributeName: pk
-          KeyType: HASH
-        - AttributeName: sk
-          KeyType: RANGE
-      AttributeDefinitions:
-        - AttributeName: \"pk\"
-          AttributeType: S
-        - AttributeName: sk
-          AttributeType: S
-      TimeToLiveSpecification:
-        Enabled: true
-        AttributeName: expires_at
-Outputs:
-  X:
-    Value: !GetAtt Table.Arn
-";
-    let tables = cfn::tables(block_style);
-    assert_eq!(tables.len(), 1);
-    assert_eq!(differences_from_the_code(&tables[0]), Vec::<String>::new());
-
-    let drifted = block_style.replace("AttributeName: expires_at", "AttributeName: ttl");
-    assert_eq!(
-        differences_from_the_code(&cfn::tables(&drifted)[0]).len(),
-        1
-    );
-    let swapped = block_style
-        .replace("KeyType: HASH", "KeyType: X")
-        .replace("KeyType: RANGE", "KeyType: HASH")
-        .replace("KeyType: X", "KeyType: RANGE");
-    assert_eq!(
-        differences_from_the_code(&cfn::tables(&swapped)[0]).len(),
-        1
-    );
-    let renamed = block_style.replace("AttributeName: sk", "AttributeName: sort");
-    assert_eq!(
-        differences_from_the_code(&cfn::tables(&renamed)[0]).len(),
-        2,
-        "key schema and attribute definitions"
-    );
 }

@@ -11,8 +11,8 @@ use integration_tests::app::{Backend, T0, TestApp, call};
 use integration_tests::gate::{Gate, GatedStore, Held};
 use serde_json::json;
 use shared::clock::FixedClock;
+use shared::hashing;
 use shared::mail::recording::RecordingMailer;
-use shared::password;
 use shared::service::{CheckOutcome, Operation, ServiceError};
 use shared::wiring::{Adapters, Store};
 
@@ -82,7 +82,7 @@ async fn a_code_issued_while_a_consume_is_in_flight_never_works_after_it<B: Back
     );
     assert_invalid(app.consume(&second, SECOND).await);
     let hash = app.backend.password_hash("user-ada").await.expect("a hash");
-    assert!(password::verify(FIRST, &hash), "the first password stays");
+    assert!(hashing::verify(FIRST, &hash), "the first password stays");
 }
 
 async fn a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it<B: Backend>() {
@@ -91,7 +91,7 @@ async fn a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it<B: 
     let code = app.last_code();
 
     app.backend
-        .update_user("user-ada", None, Some(T0 + 5), None)
+        .update_user("user-ada", None, Some(T0.plus_secs(5)), None)
         .await;
 
     assert_eq!(app.check(&code).await, CheckOutcome::Invalid);
@@ -99,7 +99,7 @@ async fn a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it<B: 
     assert_eq!(app.backend.password_hash("user-ada").await, None);
     assert_eq!(
         app.backend.password_changed_at("user-ada").await,
-        Some(T0 + 5)
+        Some(T0.plus_secs(5))
     );
 
     // A code issued after the app's change works, and moves the mark strictly forward even
@@ -110,7 +110,7 @@ async fn a_code_issued_before_the_app_set_a_password_itself_is_dead_after_it<B: 
         .expect("consumed");
     assert_eq!(
         app.backend.password_changed_at("user-ada").await,
-        Some(T0 + 6)
+        Some(T0.plus_secs(6))
     );
 }
 
@@ -164,7 +164,7 @@ async fn an_account_change_between_consumes_reads_and_its_write_spends_nothing<B
     let consuming = spawn_consume(&app, &code, FIRST);
     gate.until_arrived(1).await;
     app.backend
-        .update_user("user-ada", None, Some(T0 + 1), None)
+        .update_user("user-ada", None, Some(T0.plus_secs(1)), None)
         .await;
     gate.open();
 
@@ -172,7 +172,7 @@ async fn an_account_change_between_consumes_reads_and_its_write_spends_nothing<B
     assert_eq!(app.backend.password_hash("user-ada").await, None);
     assert_eq!(
         app.backend.password_changed_at("user-ada").await,
-        Some(T0 + 1)
+        Some(T0.plus_secs(1))
     );
     assert_eq!(app.backend.token_items().await, 1, "the token is not spent");
 }
@@ -289,8 +289,8 @@ async fn a_code_issued_while_a_revocation_is_in_flight_is_revoked_too() {
     let config = app.backend.config();
     let proxied = DynamoStore::new(
         integration_tests::moto::dynamodb_client_at(&proxy.endpoint(), 1),
-        config.reset_table.clone(),
-        config.users.clone(),
+        config.store.reset_table.clone(),
+        config.store.users.clone(),
     );
     let revoker = Arc::new(
         Adapters::new(

@@ -160,7 +160,7 @@ async fn the_dynamodb_and_ses_adapters_on_moto_log_no_secret_at_trace() {
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;
     let config = backend.config();
-    let mailer = SesMailer::new(moto::sesv2(), config.mail_from.clone(), None);
+    let mailer = SesMailer::new(moto::sesv2(), config.mail.from.clone(), None);
     let app =
         moto_app::TestApp::with_mailer(backend, Arc::new(mailer), Arc::new(RecordingMailer::new()));
 

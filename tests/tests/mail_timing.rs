@@ -52,7 +52,7 @@ async fn a_hung_mail_provider_cannot_delay_the_public_answer_past_the_floor() {
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].0, StatusCode::OK);
     // The unsent code keeps its slot, as an unknown address's request does.
-    let key = backend.config().token_key;
+    let key = backend.config().keys.current;
     let ada = shared::domain::EmailAddress::parse("ada@example.com").unwrap();
     assert_eq!(
         backend
@@ -119,7 +119,7 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         ),
         ("hung", Some(Fault::Hang)),
     ];
-    let seeding = Store::dynamodb(&config, direct);
+    let seeding = Store::dynamodb(&config.store, direct);
     let mut n = 0;
     println!("| SES | known median / p95 / max (ms) | unknown median / p95 / max (ms) |");
     println!("|---|---|---|");
@@ -130,8 +130,8 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         }
         // The Lambdas' clients (their timeouts and attempts), through the proxy.
         let sdk = moto::sdk_config(&proxy.endpoint());
-        let db = shared::wiring::dynamodb_client(&sdk, &config.dynamodb_timeouts);
-        let ses = shared::wiring::ses_client(&sdk, &config.ses_timeouts);
+        let db = shared::wiring::dynamodb_client(&sdk, &config.store.timeouts);
+        let ses = shared::wiring::ses_client(&sdk, &config.mail.timeouts);
         let service = Adapters::aws(&config, db, ses).service(config.clone());
         let (mut known, mut unknown) = (Vec::new(), Vec::new());
         let mut answers = Vec::new();

@@ -127,7 +127,7 @@ fn the_local_api_launcher_fails_when_the_build_fails_instead_of_starting_a_stale
     let bin = root.join("target/debug/local-api");
     write(
         &bin,
-        "#!/bin/sh\necho 'password-reset local API on http://127.0.0.1:4321'\nexec sleep 30\n",
+        "#!/bin/sh\necho 'ready http://127.0.0.1:4321'\nexec sleep 30\n",
         true,
     );
     let touched = run(Command::new("touch").args(["-d", "2000-01-01"]).arg(&bin));

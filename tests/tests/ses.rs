@@ -41,7 +41,7 @@ async fn setup(label: &str, verified: bool) -> Setup {
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;
     let config = backend.config();
-    let mailer = SesMailer::new(moto::sesv2(), config.mail_from.clone(), None);
+    let mailer = SesMailer::new(moto::sesv2(), config.mail.from.clone(), None);
     let app = TestApp::with_mailer(backend, Arc::new(mailer), Arc::new(RecordingMailer::new()));
     Setup {
         app,
@@ -83,12 +83,13 @@ async fn a_request_mails_one_link_to_the_stored_address_and_its_code_works_in_co
         vec![stored.clone()],
         "to the stored address only"
     );
-    assert_eq!(sent[0].source, app.service.config().mail_from.as_str());
+    assert_eq!(sent[0].source, app.service.config().mail.from.as_str());
     let link = url::Url::parse(&sent[0].link()).expect("the link is a URL");
     assert_eq!(link.origin().ascii_serialization(), ALLOWED_ORIGIN);
     assert!(
         app.service
             .config()
+            .links
             .allowed_origins
             .as_slice()
             .contains(&link.origin().ascii_serialization()),
@@ -133,7 +134,7 @@ async fn a_request_for_an_unknown_email_sends_nothing() {
     let from_this_test = moto::sent_mail()
         .await
         .into_iter()
-        .filter(|m| m.source == app.service.config().mail_from.as_str())
+        .filter(|m| m.source == app.service.config().mail.from.as_str())
         .count();
     assert_eq!(from_this_test, 0, "nothing sent at all");
 }
@@ -193,7 +194,7 @@ async fn while_ses_refuses_the_cap_answers_known_and_unknown_addresses_identical
         prefix,
     } = setup("ses-rejected", false).await;
     let mail = render::changed_mail(Locale::En, "Example App", &address(&stored), "now");
-    let unverified = SesMailer::new(moto::sesv2(), app.service.config().mail_from.clone(), None);
+    let unverified = SesMailer::new(moto::sesv2(), app.service.config().mail.from.clone(), None);
     match unverified.send(&mail).await {
         Err(MailError::Rejected { code }) => assert_eq!(code, "MessageRejected"),
         other => panic!("expected MessageRejected, got {other:?}"),

@@ -8,7 +8,8 @@ mod keys;
 mod locale;
 mod password;
 
-pub use callback::{AllowedOrigins, CallbackError, CallbackUrl, UrlTemplate};
+use crate::clock::EpochSecs;
+pub use callback::{AllowedOrigins, CallbackError, CallbackUrl, OriginError, UrlTemplate};
 pub use code::ResetCode;
 pub use email::{EmailAddress, EmailError};
 pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
@@ -76,7 +77,7 @@ pub struct User {
     pub email: EmailAddress,
     /// The users table's password-change attribute (epoch seconds) as read; `None` when the
     /// item has none. The app must change it whenever it sets a password itself.
-    pub password_changed_at: Option<u64>,
+    pub password_changed_at: Option<EpochSecs>,
 }
 
 #[cfg(test)]

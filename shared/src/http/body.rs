@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, FieldErrors};
-use crate::config::Config;
+use crate::config::LinkSettings;
 use crate::domain::{
     CallbackUrl, EmailAddress, Locale, NewPassword, ResetCode, UrlTemplate, UserId,
 };
@@ -143,10 +143,10 @@ fn truncate(s: &str) -> String {
 
 /// Whether a public caller may have its mail point at `url`: any URL on an allowed origin,
 /// unless `ALLOWED_CALLBACK_URLS` lists the exact ones (the default callback always counts).
-fn public_callback_allowed(config: &Config, url: &CallbackUrl) -> bool {
-    match &config.allowed_callback_urls {
+fn public_callback_allowed(links: &LinkSettings, url: &CallbackUrl) -> bool {
+    match &links.allowed_callback_urls {
         None => true,
-        Some(list) => list.contains(url) || config.default_callback.as_ref() == Some(url),
+        Some(list) => list.contains(url) || links.default_callback.as_ref() == Some(url),
     }
 }
 
@@ -154,7 +154,8 @@ fn public_callback_allowed(config: &Config, url: &CallbackUrl) -> bool {
 pub fn request_command(
     obj: Map<String, Value>,
     caller: Caller,
-    config: &Config,
+    links: &LinkSettings,
+    max_concurrent_cap: u32,
     accept_language: Option<&str>,
     client_ip: ClientIp,
 ) -> Result<RequestReset, ApiError> {
@@ -202,10 +203,10 @@ pub fn request_command(
 
     let callback = f.opt_str("callback_url");
     let template = f.opt_str("url_template");
-    let origins = &config.allowed_origins;
+    let origins = &links.allowed_origins;
     let link = match (callback, template) {
         (Some(cb), None) => match CallbackUrl::parse(&cb, origins) {
-            Ok(url) if caller == Caller::Public && !public_callback_allowed(config, &url) => {
+            Ok(url) if caller == Caller::Public && !public_callback_allowed(links, &url) => {
                 f.fail(
                     "callback_url",
                     "must be one of the allowed callback URLs (ALLOWED_CALLBACK_URLS)",
@@ -229,7 +230,7 @@ pub fn request_command(
             );
             None
         }
-        (None, None) => match &config.default_callback {
+        (None, None) => match &links.default_callback {
             Some(cb) => Some(LinkTarget::Callback(cb.clone())),
             None => {
                 f.fail(
@@ -255,7 +256,7 @@ pub fn request_command(
             "send_email: false needs return_code: true, or the code is lost",
         );
     }
-    let max_concurrent = f.opt_u32("max_concurrent_requests", 1..=config.max_concurrent);
+    let max_concurrent = f.opt_u32("max_concurrent_requests", 1..=max_concurrent_cap);
     let opaque = f.opt_bool("opaque").unwrap_or(false);
     if opaque && matches!(target, Some(Target::UserId(_))) {
         f.fail(

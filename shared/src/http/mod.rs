@@ -22,7 +22,7 @@ pub use body::{
 };
 pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES, error_chain};
 
-use crate::config::Config;
+use crate::config::EdgeSettings;
 use crate::service::{Caller, ClientIp, Operation, ResetService};
 
 /// Largest body accepted: a reset request is a few hundred bytes.
@@ -76,7 +76,7 @@ async fn dispatch(
     if req.method != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
-    let caller = authenticate(service.config(), &req.headers)?;
+    let caller = authenticate(&service.config().edge, &req.headers)?;
     // Revoking is the app's decision, never a stranger's: no key, no look at the body.
     if op == Operation::Revoke && caller != Caller::Server {
         return Err(ApiError::Unauthorized);
@@ -85,7 +85,7 @@ async fn dispatch(
     // The IP limit counts only well-formed calls (bad input changes nothing), and never the
     // app's own backend, which calls from a handful of addresses.
     let public_ip = match caller {
-        Caller::Public => ClientIp::public(client_ip(service.config(), req)),
+        Caller::Public => ClientIp::public(client_ip(&service.config().edge, req)),
         Caller::Server => ClientIp::Exempt,
     };
     let accept_language = req
@@ -94,8 +94,15 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok());
     match op {
         Operation::Request => {
-            let cmd =
-                body::request_command(obj, caller, service.config(), accept_language, public_ip)?;
+            let config = service.config();
+            let cmd = body::request_command(
+                obj,
+                caller,
+                &config.links,
+                config.policy.max_concurrent,
+                accept_language,
+                public_ip,
+            )?;
             let return_code = cmd.return_code;
             let issued = service.request(cmd).await?.filter(|_| return_code);
             reply::render(&reply::RequestAccepted::new(issued.as_ref()))
@@ -136,8 +143,8 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// SHA-256 in constant time), in which case CloudFront's `X-Viewer-Address` (set by its viewer
 /// function, overwriting whatever the client sent) names the viewer. Without the secret the
 /// header is ignored, so no client can choose its own rate-limit bucket.
-fn client_ip(config: &Config, req: &ApiRequest) -> Option<IpAddr> {
-    let Some(expected) = config.cloudfront_origin_secret_sha256 else {
+fn client_ip(edge: &EdgeSettings, req: &ApiRequest) -> Option<IpAddr> {
+    let Some(expected) = edge.cloudfront_origin_secret_sha256 else {
         return req.client_ip;
     };
     let proven = req
@@ -157,11 +164,11 @@ fn client_ip(config: &Config, req: &ApiRequest) -> Option<IpAddr> {
 
 /// No `Authorization` header: a public caller. `Bearer <key>` whose SHA-256 equals
 /// `SERVER_KEY_SHA256` (compared in constant time): a server caller. Anything else: 401.
-fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> {
+fn authenticate(edge: &EdgeSettings, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Caller::Public);
     };
-    let expected = config.server_key_sha256.ok_or(ApiError::Unauthorized)?;
+    let expected = edge.server_key_sha256.ok_or(ApiError::Unauthorized)?;
     let key = value
         .to_str()
         .ok()

@@ -101,7 +101,10 @@ mod tests {
             r#"{"is_valid":false}"#
         );
         assert_eq!(
-            render(&CheckReply::from(CheckOutcome::Valid { expires_at: 0 })).unwrap(),
+            render(&CheckReply::from(CheckOutcome::Valid {
+                expires_at: crate::clock::EpochSecs::new(0)
+            }))
+            .unwrap(),
             r#"{"expires_at":"1970-01-01T00:00:00Z","is_valid":true}"#
         );
         let consumed = Done {

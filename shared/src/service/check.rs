@@ -1,6 +1,7 @@
 //! Check: is this code valid right now? Reads one item; never spends the code.
 
 use super::{ClientIp, Operation, ResetService, ServiceError};
+use crate::clock::EpochSecs;
 use crate::domain::ResetCode;
 
 /// What check answers.
@@ -9,7 +10,7 @@ pub enum CheckOutcome {
     /// The code works until `expires_at` (epoch seconds), unless spent or revoked first.
     Valid {
         /// Epoch seconds.
-        expires_at: u64,
+        expires_at: EpochSecs,
     },
     /// Unknown, spent, revoked, expired or malformed: one answer for all.
     Invalid,

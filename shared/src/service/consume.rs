@@ -2,8 +2,8 @@
 
 use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
 use crate::domain::{Locale, NewPassword, ResetCode};
+use crate::hashing;
 use crate::mail::render;
-use crate::password;
 use crate::store::{ChangeOutcome, PasswordChange};
 
 /// A parsed consume request. The password already passed the policy, so a weak password never
@@ -37,7 +37,7 @@ impl ResetService {
         let (limited, found) = tokio::join!(limit, self.find_token(&code));
         limited?;
         let (token, key) = found?.ok_or(ServiceError::InvalidCode)?;
-        let password_hash = password::hash_off_thread(cmd.password).await?;
+        let password_hash = hashing::hash_off_thread(cmd.password).await?;
         let now = self.now();
         let (slots, user) = tokio::join!(
             self.ports.store.live_slots(&token.email_key, now),
@@ -71,10 +71,10 @@ impl ResetService {
             }
         }
         tracing::info!(user_id = %token.user_id, "password changed by reset");
-        if self.config.notify_password_changed {
+        if self.config.mail.notify_password_changed {
             let mail = render::changed_mail(
                 cmd.locale,
-                &self.config.app_name,
+                &self.config.mail.app_name,
                 &user.email,
                 &rfc3339(now),
             );

@@ -6,6 +6,7 @@ mod consume;
 mod request;
 mod revoke;
 
+use crate::clock::EpochSecs;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,8 @@ pub use request::{Issued, LinkTarget, RequestReset, Target};
 use crate::clock::Clock;
 use crate::config::{Config, RateLimit};
 use crate::domain::TokenHash;
+use crate::hashing::HashError;
 use crate::mail::{MailError, Mailer};
-use crate::password::HashError;
 use crate::store::{HitOutcome, ResetStore, StoreError, UserDirectory, WindowHit};
 
 /// Who is calling: the public (a browser, anyone) or the app's backend with the server key.
@@ -129,7 +130,7 @@ impl ResetService {
         &self.config
     }
 
-    fn now(&self) -> u64 {
+    fn now(&self) -> EpochSecs {
         self.ports.clock.now_secs()
     }
 
@@ -150,7 +151,7 @@ impl ResetService {
     /// unknown addresses in one shared bucket; see [`ClientIp`]). The use cases run this
     /// concurrently with their first read, so it adds no round trip.
     async fn limit(&self, op: Operation, client: ClientIp) -> Result<(), ServiceError> {
-        let limits = &self.config.rate_limits;
+        let limits = &self.config.edge.rate_limits;
         let RateLimit { max, window } = match op {
             Operation::Request => limits.request,
             Operation::Check => limits.check,
@@ -165,13 +166,13 @@ impl ResetService {
             return Ok(());
         }
         let now = self.now();
-        let len = window.as_secs().max(1);
-        let window_start = now - now % len;
+        let window_start = now.window_start(window);
+        let window_end = window_start + window.max(Duration::from_secs(1));
         let hit = WindowHit {
-            ip_key: self.config.token_key.ip_key(ip, limits.ipv6_prefix),
+            ip_key: self.config.keys.current.ip_key(ip, limits.ipv6_prefix),
             route: op.name(),
             window_start,
-            window_end: window_start + len,
+            window_end,
             limit: max,
         };
         match self.ports.store.hit(hit).await? {
@@ -179,7 +180,7 @@ impl ResetService {
             HitOutcome::Limited => {
                 tracing::warn!(operation = op.name(), "per-IP limit reached");
                 Err(ServiceError::TooManyRequests {
-                    retry_after: (window_start + len - now).max(1),
+                    retry_after: window_end.since(now).as_secs().max(1),
                 })
             }
         }
@@ -199,7 +200,7 @@ impl ResetService {
 }
 
 /// RFC 3339 (UTC, seconds) for an epoch-seconds timestamp.
-pub fn rfc3339(epoch_secs: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(epoch_secs))
+pub fn rfc3339(at: EpochSecs) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(at.get()))
         .to_string()
 }

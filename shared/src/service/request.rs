@@ -1,6 +1,7 @@
 //! Request: take a slot of the email's cap and, for a real account, store a token and mail the
 //! link. Public callers get one answer whatever happened to the account.
 
+use crate::clock::EpochSecs;
 use std::time::Duration;
 
 use super::{Caller, ClientIp, ResetService, ServiceError};
@@ -70,7 +71,7 @@ pub struct Issued {
     /// The code (secret).
     pub code: ResetCode,
     /// Epoch seconds.
-    pub expires_at: u64,
+    pub expires_at: EpochSecs,
     /// Whose code.
     pub user_id: UserId,
 }
@@ -85,7 +86,7 @@ impl ResetService {
         let started = self.ports.clock.now_ms();
         // A public caller, or a server caller proxying public input: one answer for all.
         let public = cmd.caller == Caller::Public || cmd.opaque;
-        let floor = self.config.min_request_response;
+        let floor = self.config.policy.min_request_response;
         // The mail must be handed over before the floor, or it is abandoned: the answer's time
         // then depends only on store work, which known and unknown addresses share.
         let mail_deadline = (public && !floor.is_zero()).then(|| {
@@ -105,10 +106,12 @@ impl ResetService {
         mail_deadline: Option<u64>,
     ) -> Result<Option<Issued>, ServiceError> {
         let now = self.now();
-        let cap = cmd.max_concurrent.map_or(self.config.max_concurrent, |c| {
-            c.min(self.config.max_concurrent)
-        });
-        let key = &self.config.token_key;
+        let cap = cmd
+            .max_concurrent
+            .map_or(self.config.policy.max_concurrent, |c| {
+                c.min(self.config.policy.max_concurrent)
+            });
+        let key = &self.config.keys.current;
         let limit = self.limit(super::Operation::Request, cmd.client_ip);
 
         // Find the account and read the cap's slots concurrently. For a user id the slots
@@ -140,7 +143,7 @@ impl ResetService {
             return Err(ServiceError::UserNotFound);
         }
 
-        let expires_at = now + self.config.token_ttl.as_secs();
+        let expires_at = now + self.config.policy.token_ttl;
         let code = user.as_ref().map(|_| ResetCode::generate());
         let token_for = |slot: u32| {
             user.as_ref().zip(code.as_ref()).map(|(u, c)| TokenRecord {
@@ -192,8 +195,8 @@ impl ResetService {
         email_key: &EmailKey,
         range: std::ops::Range<u32>,
         mut live: Vec<SlotRecord>,
-        now: u64,
-        expires_at: u64,
+        now: EpochSecs,
+        expires_at: EpochSecs,
         token_for: &(dyn Fn(u32) -> Option<TokenRecord> + Sync),
     ) -> Result<Option<TokenRecord>, ServiceError> {
         for round in 0..2 {
@@ -222,7 +225,7 @@ impl ResetService {
             .min()
             .unwrap_or(expires_at);
         Err(ServiceError::TooManyRequests {
-            retry_after: earliest.saturating_sub(now).max(1),
+            retry_after: earliest.since(now).as_secs().max(1),
         })
     }
 
@@ -240,7 +243,7 @@ impl ResetService {
         deadline_ms: Option<u64>,
     ) -> Result<(), ServiceError> {
         let link = match &cmd.link {
-            LinkTarget::Callback(cb) => match self.config.link_code_in {
+            LinkTarget::Callback(cb) => match self.config.links.code_in {
                 CodePlacement::Query => cb.with_code(code).to_string(),
                 CodePlacement::Fragment => cb.with_code_in_fragment(code).to_string(),
             },
@@ -252,10 +255,10 @@ impl ResetService {
         };
         let mail = render::reset_mail(
             cmd.locale,
-            &self.config.app_name,
+            &self.config.mail.app_name,
             &user.email,
             &link,
-            self.config.token_ttl.as_secs(),
+            self.config.policy.token_ttl.as_secs(),
         );
         let sent = match deadline_ms {
             None => self.ports.mailer.send(&mail).await,

@@ -19,12 +19,12 @@ impl ResetService {
             .by_id(id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
-        let max = self.config.max_concurrent;
+        let max = self.config.policy.max_concurrent;
         let numbers: Vec<u32> = (0..max)
             .chain(SERVER_SLOT_BASE..SERVER_SLOT_BASE + max)
             .collect();
         let now = self.now();
-        let keys = std::iter::once(&self.config.token_key).chain(&self.config.previous_token_key);
+        let keys = std::iter::once(&self.config.keys.current).chain(&self.config.keys.previous);
         let mut revoked = 0;
         for key in keys {
             revoked += self

@@ -3,6 +3,7 @@
 //! against `now` exactly as the DynamoDB adapter's condition expressions are, and expired items
 //! are invisible to reads though (as with TTL) they may linger.
 
+use crate::clock::EpochSecs;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -17,7 +18,7 @@ use crate::domain::{EmailAddress, EmailKey, IpKey, TokenHash, User, UserId};
 struct UserRow {
     email: EmailAddress,
     password_hash: Option<String>,
-    password_changed_at: Option<u64>,
+    password_changed_at: Option<EpochSecs>,
     /// `false` plays an account whose enabled attribute is not true (`USERS_ENABLED_ATTRIBUTE`).
     enabled: bool,
 }
@@ -36,7 +37,7 @@ impl UserRow {
 struct Tables {
     tokens: HashMap<TokenHash, TokenRecord>,
     slots: BTreeMap<(EmailKey, u32), SlotRecord>,
-    windows: HashMap<(IpKey, &'static str, u64), (u32, u64)>,
+    windows: HashMap<(IpKey, &'static str, EpochSecs), (u32, EpochSecs)>,
     users: BTreeMap<UserId, UserRow>,
 }
 
@@ -77,7 +78,7 @@ impl MemoryStore {
         &self,
         id: &UserId,
         email: Option<EmailAddress>,
-        password_changed_at: Option<u64>,
+        password_changed_at: Option<EpochSecs>,
         enabled: Option<bool>,
     ) {
         if let Some(row) = self.lock().users.get_mut(id) {
@@ -104,7 +105,7 @@ impl MemoryStore {
     }
 
     /// When the user's password was last changed by a reset, epoch seconds.
-    pub fn password_changed_at(&self, id: &UserId) -> Option<u64> {
+    pub fn password_changed_at(&self, id: &UserId) -> Option<EpochSecs> {
         self.lock().users.get(id)?.password_changed_at
     }
 
@@ -128,7 +129,7 @@ impl ResetStore for MemoryStore {
     async fn live_slots(
         &self,
         email_key: &EmailKey,
-        now: u64,
+        now: EpochSecs,
     ) -> Result<Vec<SlotRecord>, StoreError> {
         Ok(self
             .lock()
@@ -176,7 +177,11 @@ impl ResetStore for MemoryStore {
         Ok(())
     }
 
-    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+    async fn token(
+        &self,
+        hash: &TokenHash,
+        now: EpochSecs,
+    ) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self
             .lock()
             .tokens
@@ -228,7 +233,7 @@ impl ResetStore for MemoryStore {
         &self,
         email_key: &EmailKey,
         _numbers: &[u32],
-        now: u64,
+        now: EpochSecs,
     ) -> Result<u32, StoreError> {
         // One lock: nothing can be claimed between the read and the deletes.
         let mut t = self.lock();

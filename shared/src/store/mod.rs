@@ -9,6 +9,7 @@
 pub mod dynamodb;
 pub mod memory;
 
+use crate::clock::EpochSecs;
 use std::time::Duration;
 
 use crate::domain::{EmailAddress, EmailKey, IpKey, TokenHash, User, UserId};
@@ -25,19 +26,19 @@ pub struct TokenRecord {
     /// Which of the email's slots.
     pub slot: u32,
     /// Epoch seconds.
-    pub created_at: u64,
+    pub created_at: EpochSecs,
     /// Epoch seconds; DynamoDB's TTL attribute and checked on every read.
-    pub expires_at: u64,
+    pub expires_at: EpochSecs,
     /// The user's `password_changed_at` when the code was issued. The code works only while
     /// the user's item still holds this value (and the address behind `email_key`), so a code
     /// issued before any password change, ours or the app's, is dead after it.
-    pub password_changed_at: Option<u64>,
+    pub password_changed_at: Option<EpochSecs>,
 }
 
 impl TokenRecord {
     /// Whether the code still works at `now` (epoch seconds). A token dies *at* `expires_at`:
     /// the read side of DynamoDB's `expires_at > :now` condition on the password write.
-    pub fn is_live(&self, now: u64) -> bool {
+    pub fn is_live(&self, now: EpochSecs) -> bool {
         self.expires_at > now
     }
 
@@ -58,7 +59,7 @@ pub struct SlotRecord {
     /// The token in it; `None` for an address with no account.
     pub token: Option<TokenHash>,
     /// Epoch seconds when the slot frees itself.
-    pub expires_at: u64,
+    pub expires_at: EpochSecs,
 }
 
 impl SlotRecord {
@@ -66,7 +67,7 @@ impl SlotRecord {
     /// itself only *after* `expires_at`, one second later than its token dies: the read side of
     /// the claim's `expires_at < :now` condition, so a slot is never reused while its token
     /// could still be consumed.
-    pub fn is_live(&self, now: u64) -> bool {
+    pub fn is_live(&self, now: EpochSecs) -> bool {
         self.expires_at >= now
     }
 }
@@ -80,9 +81,9 @@ pub struct SlotClaim {
     /// Which slot.
     pub slot: u32,
     /// When slot and token expire.
-    pub expires_at: u64,
+    pub expires_at: EpochSecs,
     /// Epoch seconds; a slot expired before this counts as free.
-    pub now: u64,
+    pub now: EpochSecs,
     /// The token to store with the slot, for a known user.
     pub token: Option<TokenRecord>,
 }
@@ -110,20 +111,20 @@ pub struct PasswordChange {
     /// The user as read just before; its address and change mark are the write's conditions.
     pub user: User,
     /// The new argon2id PHC string; redacted in `Debug`.
-    pub password_hash: crate::password::PasswordHash,
+    pub password_hash: crate::hashing::PasswordHash,
     /// Epoch seconds; the token must be unexpired at this time.
-    pub now: u64,
+    pub now: EpochSecs,
     /// The new `password_changed_at`: `now`, or one more than the old mark if that is not
     /// earlier, so the mark strictly increases and every code bound to the old one dies.
-    pub changed_at: u64,
+    pub changed_at: EpochSecs,
     /// The user's other slots (and their tokens) to delete with it.
     pub revoke: Vec<SlotRecord>,
 }
 
 impl PasswordChange {
     /// The next password-change mark after `previous`, at `now`: strictly greater.
-    pub fn next_mark(previous: Option<u64>, now: u64) -> u64 {
-        previous.map_or(now, |p| now.max(p.saturating_add(1)))
+    pub fn next_mark(previous: Option<EpochSecs>, now: EpochSecs) -> EpochSecs {
+        previous.map_or(now, |p| now.max(p.plus_secs(1)))
     }
 }
 
@@ -147,9 +148,9 @@ pub struct WindowHit {
     /// The route it counts for (`request`, `check`, `consume`).
     pub route: &'static str,
     /// Epoch seconds at which the window started (a multiple of its length).
-    pub window_start: u64,
+    pub window_start: EpochSecs,
     /// Epoch seconds when the window ends (and its item expires).
-    pub window_end: u64,
+    pub window_end: EpochSecs,
     /// Hits allowed in the window.
     pub limit: u32,
 }
@@ -194,7 +195,7 @@ pub trait ResetStore: Send + Sync {
     async fn live_slots(
         &self,
         email_key: &EmailKey,
-        now: u64,
+        now: EpochSecs,
     ) -> Result<Vec<SlotRecord>, StoreError>;
 
     /// Takes a slot (and stores a token) atomically; see [`SlotClaim`].
@@ -205,7 +206,11 @@ pub trait ResetStore: Send + Sync {
     async fn release(&self, token: &TokenRecord) -> Result<(), StoreError>;
 
     /// The token with this hash if it exists and is unexpired at `now`.
-    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError>;
+    async fn token(
+        &self,
+        hash: &TokenHash,
+        now: EpochSecs,
+    ) -> Result<Option<TokenRecord>, StoreError>;
 
     /// The first of `hashes` (in order) that names a token unexpired at `now`, with its index:
     /// a code's hashes under the current and the previous token key during a rotation. The
@@ -214,7 +219,7 @@ pub trait ResetStore: Send + Sync {
     async fn token_among(
         &self,
         hashes: &[TokenHash],
-        now: u64,
+        now: EpochSecs,
     ) -> Result<Option<(usize, TokenRecord)>, StoreError> {
         match hashes {
             [] => Ok(None),
@@ -244,7 +249,7 @@ pub trait ResetStore: Send + Sync {
         &self,
         email_key: &EmailKey,
         numbers: &[u32],
-        now: u64,
+        now: EpochSecs,
     ) -> Result<u32, StoreError>;
 
     /// Counts a hit in a fixed window atomically; see [`WindowHit`].
@@ -262,29 +267,41 @@ pub trait UserDirectory: Send + Sync {
 }
 
 #[cfg(test)]
+impl TokenRecord {
+    /// A token of `user-1` in slot 2, issued at 100 and expiring at 1000: the unit tests'
+    /// fixture.
+    pub(crate) fn sample(password_changed_at: Option<EpochSecs>) -> Self {
+        Self {
+            hash: TokenHash::from_stored("ab".repeat(32)),
+            user_id: UserId::parse("user-1").unwrap(),
+            email_key: EmailKey::from_stored("cd".repeat(32)),
+            slot: 2,
+            created_at: EpochSecs::new(100),
+            expires_at: EpochSecs::new(1_000),
+            password_changed_at,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_token_dies_at_its_expiry_and_its_slot_frees_one_second_later() {
-        let token = TokenRecord {
-            hash: TokenHash::from_stored("a".repeat(64)),
-            user_id: UserId::parse("user-ada").unwrap(),
-            email_key: EmailKey::from_stored("b".repeat(64)),
-            slot: 0,
-            created_at: 100,
-            expires_at: 200,
-            password_changed_at: None,
-        };
+        let token = TokenRecord::sample(None);
+        let expiry = token.expires_at;
         let slot = SlotRecord {
-            slot: 0,
+            slot: token.slot,
             token: Some(token.hash.clone()),
-            expires_at: 200,
+            expires_at: expiry,
         };
-        assert!(token.is_live(199) && slot.is_live(199));
+        let before = EpochSecs::new(expiry.get() - 1);
+        assert!(token.is_live(before) && slot.is_live(before));
         // At expiry: the code no longer works, but its slot is not yet free, so a new claim
         // can never overlap a code that might still be consumed.
-        assert!(!token.is_live(200) && slot.is_live(200));
-        assert!(!token.is_live(201) && !slot.is_live(201));
+        assert!(!token.is_live(expiry) && slot.is_live(expiry));
+        let after = expiry.plus_secs(1);
+        assert!(!token.is_live(after) && !slot.is_live(after));
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, StoreSettings};
 use crate::domain::UserId;
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
@@ -30,12 +30,12 @@ pub enum Store {
 }
 
 impl Store {
-    /// The DynamoDB store on `client`, with the tables `config` names.
-    pub fn dynamodb(config: &Config, client: aws_sdk_dynamodb::Client) -> Self {
+    /// The DynamoDB store on `client`, with the tables `settings` names.
+    pub fn dynamodb(settings: &StoreSettings, client: aws_sdk_dynamodb::Client) -> Self {
         Self::Dynamo(Arc::new(DynamoStore::new(
             client,
-            config.reset_table.clone(),
-            config.users.clone(),
+            settings.reset_table.clone(),
+            settings.users.clone(),
         )))
     }
 
@@ -116,10 +116,10 @@ impl Adapters {
     ) -> Self {
         let mailer = SesMailer::new(
             ses,
-            config.mail_from.clone(),
-            config.ses_configuration_set.clone(),
+            config.mail.from.clone(),
+            config.mail.configuration_set.clone(),
         );
-        Self::new(Store::dynamodb(config, dynamodb), Arc::new(mailer))
+        Self::new(Store::dynamodb(&config.store, dynamodb), Arc::new(mailer))
     }
 
     /// Time from `clock` instead of the system's (tests: a fixed clock).

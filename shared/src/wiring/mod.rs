@@ -116,8 +116,8 @@ async fn read_token_key_secret(
 /// mailer, system clock, with connections primed during init.
 pub async fn aws_service(config: Config, op: Operation) -> ResetService {
     let sdk = lambda_sdk_config();
-    let dynamodb = dynamodb_client(&sdk, &config.dynamodb_timeouts);
-    let ses = ses_client(&sdk, &config.ses_timeouts);
+    let dynamodb = dynamodb_client(&sdk, &config.store.timeouts);
+    let ses = ses_client(&sdk, &config.mail.timeouts);
     service_from_clients(config, dynamodb, ses, op).await
 }
 
@@ -173,10 +173,10 @@ pub async fn service_from_clients(
 ) -> ResetService {
     let mails = matches!(op, Operation::Request | Operation::Consume);
     // consume faults in its argon2id memory on a blocking thread while the priming waits on
-    // the network, so its first hash runs at warm speed (shared/src/password.rs).
+    // the network, so its first hash runs at warm speed (shared/src/hashing/).
     let warm =
-        (op == Operation::Consume).then(|| tokio::task::spawn_blocking(crate::password::prewarm));
-    prime(&dynamodb, &config.reset_table, mails.then_some(&ses)).await;
+        (op == Operation::Consume).then(|| tokio::task::spawn_blocking(crate::hashing::prewarm));
+    prime(&dynamodb, &config.store.reset_table, mails.then_some(&ses)).await;
     if let Some(warm) = warm {
         let _ = warm.await;
     }

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use super::DynamoStore;
 use super::keys::{TOKEN_PREFIX, slot_key, slot_number, token_key};
 use super::schema::{PK, SK, TTL_ATTRIBUTE};
+use crate::clock::EpochSecs;
 use crate::domain::{EmailKey, TokenHash, UserId};
 use crate::store::{SlotClaim, SlotRecord, StoreError, TokenRecord};
 
@@ -44,6 +45,11 @@ pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
+/// An instant as a number attribute value (epoch seconds, what DynamoDB's TTL reads).
+pub(super) fn at(v: EpochSecs) -> AttributeValue {
+    n(v.get())
+}
+
 /// The string attribute `name`, or an error naming it.
 pub(super) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     item.get(name)
@@ -60,16 +66,21 @@ pub(super) fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         .ok_or_else(|| StoreError::other(format!("item without numeric attribute {name}")))
 }
 
+/// The instant attribute `name` (epoch seconds), or an error naming it.
+pub(super) fn get_at(item: &Item, name: &str) -> Result<EpochSecs, StoreError> {
+    get_n(item, name).map(EpochSecs::new)
+}
+
 impl From<&TokenRecord> for Item {
     fn from(t: &TokenRecord) -> Self {
         let mut item = token_key(&t.hash);
         item.insert(USER_ID.into(), s(t.user_id.as_str()));
         item.insert(EMAIL_KEY.into(), s(t.email_key.as_str()));
         item.insert(SLOT.into(), n(u64::from(t.slot)));
-        item.insert(CREATED_AT.into(), n(t.created_at));
-        item.insert(TTL_ATTRIBUTE.into(), n(t.expires_at));
-        if let Some(at) = t.password_changed_at {
-            item.insert(PW_CHANGED.into(), n(at));
+        item.insert(CREATED_AT.into(), at(t.created_at));
+        item.insert(TTL_ATTRIBUTE.into(), at(t.expires_at));
+        if let Some(changed) = t.password_changed_at {
+            item.insert(PW_CHANGED.into(), at(changed));
         }
         item
     }
@@ -84,7 +95,7 @@ impl TryFrom<&Item> for TokenRecord {
             .ok_or_else(|| StoreError::other("malformed token key"))?;
         let password_changed_at = match item.get(PW_CHANGED) {
             None => None,
-            Some(_) => Some(get_n(item, PW_CHANGED)?),
+            Some(_) => Some(get_at(item, PW_CHANGED)?),
         };
         Ok(Self {
             password_changed_at,
@@ -92,8 +103,8 @@ impl TryFrom<&Item> for TokenRecord {
             user_id: UserId::parse(get_s(item, USER_ID)?).map_err(StoreError::other)?,
             email_key: EmailKey::from_stored(get_s(item, EMAIL_KEY)?),
             slot: get_n(item, SLOT)? as u32,
-            created_at: get_n(item, CREATED_AT)?,
-            expires_at: get_n(item, TTL_ATTRIBUTE)?,
+            created_at: get_at(item, CREATED_AT)?,
+            expires_at: get_at(item, TTL_ATTRIBUTE)?,
         })
     }
 }
@@ -102,7 +113,7 @@ impl TryFrom<&Item> for TokenRecord {
 impl From<&SlotClaim> for Item {
     fn from(claim: &SlotClaim) -> Self {
         let mut item = slot_key(&claim.email_key, claim.slot);
-        item.insert(TTL_ATTRIBUTE.into(), n(claim.expires_at));
+        item.insert(TTL_ATTRIBUTE.into(), at(claim.expires_at));
         if let Some(t) = &claim.token {
             item.insert(SLOT_TOKEN.into(), s(t.hash.as_str()));
         }
@@ -122,7 +133,7 @@ impl TryFrom<&Item> for SlotRecord {
                 .get(SLOT_TOKEN)
                 .and_then(|v| v.as_s().ok())
                 .map(|h| TokenHash::from_stored(h.as_str())),
-            expires_at: get_n(item, TTL_ATTRIBUTE)?,
+            expires_at: get_at(item, TTL_ATTRIBUTE)?,
         })
     }
 }
@@ -185,29 +196,21 @@ pub(super) fn positioned<const N: usize>(
 }
 
 /// The expression value `:now`.
-pub(super) fn now_value(now: u64) -> Item {
-    HashMap::from([(":now".to_owned(), n(now))])
+pub(super) fn now_value(now: EpochSecs) -> Item {
+    HashMap::from([(":now".to_owned(), at(now))])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn token(password_changed_at: Option<u64>) -> TokenRecord {
-        TokenRecord {
-            hash: TokenHash::from_stored("ab".repeat(32)),
-            user_id: UserId::parse("user-1").unwrap(),
-            email_key: EmailKey::from_stored("cd".repeat(32)),
-            slot: 2,
-            created_at: 100,
-            expires_at: 1_000,
-            password_changed_at,
-        }
+    fn token(password_changed_at: Option<EpochSecs>) -> TokenRecord {
+        TokenRecord::sample(password_changed_at)
     }
 
     #[test]
     fn a_token_survives_the_round_trip_through_its_item() {
-        for mark in [None, Some(50)] {
+        for mark in [None, Some(EpochSecs::new(50))] {
             let record = token(mark);
             let item = Item::from(&record);
             assert_eq!(
@@ -227,15 +230,15 @@ mod tests {
             let claim = SlotClaim {
                 email_key: EmailKey::from_stored("cd".repeat(32)),
                 slot: 3,
-                expires_at: 900,
-                now: 10,
+                expires_at: EpochSecs::new(900),
+                now: EpochSecs::new(10),
                 token: with_token.then(|| token(None)),
             };
             let item = Item::from(&claim);
             assert_eq!(get_s(&item, SK).unwrap(), "SLOT#3");
             let slot = SlotRecord::try_from(&item).unwrap();
             assert_eq!(slot.slot, 3);
-            assert_eq!(slot.expires_at, 900);
+            assert_eq!(slot.expires_at, EpochSecs::new(900));
             assert_eq!(slot.token.is_some(), with_token);
         }
     }

@@ -1,6 +1,7 @@
 //! The reset table's keys, in one place: which item lives under which `pk`/`sk` (the layout
 //! table in `mod.rs`), and the condition expressions that name the key and TTL attributes.
 
+use crate::clock::EpochSecs;
 use std::collections::HashMap;
 
 use super::items::{Item, s};
@@ -57,7 +58,7 @@ pub(super) fn slot_number(sk: &str) -> Option<u32> {
 }
 
 /// The key of the rate window of `ip_key` for `route` that starts at `window_start`.
-pub(super) fn window_key(ip_key: &IpKey, route: &str, window_start: u64) -> Item {
+pub(super) fn window_key(ip_key: &IpKey, route: &str, window_start: EpochSecs) -> Item {
     key(
         format!("IP#{}", ip_key.as_str()),
         &format!("WINDOW#{route}#{window_start}"),

@@ -21,6 +21,7 @@ mod retry;
 pub mod schema;
 mod users;
 
+use crate::clock::EpochSecs;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use self::errors::{Cancelled, ConditionFailed, cancellation, classify};
-use self::items::{COUNT, Item, SLOT_TOKEN, n, now_value, positioned, s};
+use self::items::{COUNT, Item, SLOT_TOKEN, at, n, now_value, positioned, s};
 use self::keys::{
     SLOT_PREFIX, absent, absent_or_expired, email_pk, slot_key, token_key, unexpired, window_key,
 };
@@ -97,7 +98,7 @@ impl ResetStore for DynamoStore {
     async fn live_slots(
         &self,
         email_key: &EmailKey,
-        now: u64,
+        now: EpochSecs,
     ) -> Result<Vec<SlotRecord>, StoreError> {
         let out = self
             .client
@@ -198,7 +199,11 @@ impl ResetStore for DynamoStore {
         }
     }
 
-    async fn token(&self, hash: &TokenHash, now: u64) -> Result<Option<TokenRecord>, StoreError> {
+    async fn token(
+        &self,
+        hash: &TokenHash,
+        now: EpochSecs,
+    ) -> Result<Option<TokenRecord>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -221,7 +226,7 @@ impl ResetStore for DynamoStore {
         let spend = self
             .delete(token_key(&t.hash))
             .condition_expression(unexpired())
-            .expression_attribute_values(":now", n(change.now))
+            .expression_attribute_values(":now", at(change.now))
             .build()
             .expect("table and key are set");
 
@@ -277,7 +282,7 @@ impl ResetStore for DynamoStore {
         &self,
         email_key: &EmailKey,
         numbers: &[u32],
-        now: u64,
+        now: EpochSecs,
     ) -> Result<u32, StoreError> {
         // Read, then one transaction conditioned on what was read and on the unseen slots
         // still being free; a claim in between cancels it and it reads again.
@@ -291,7 +296,7 @@ impl ResetStore for DynamoStore {
                 let mut delete = self
                     .delete(slot_key(email_key, slot.slot))
                     .expression_attribute_names("#exp", TTL_ATTRIBUTE)
-                    .expression_attribute_values(":exp", n(slot.expires_at));
+                    .expression_attribute_values(":exp", at(slot.expires_at));
                 delete = match &slot.token {
                     Some(hash) => delete
                         .condition_expression("#exp = :exp AND #token = :token")
@@ -313,7 +318,7 @@ impl ResetStore for DynamoStore {
                     .table_name(&self.reset_table)
                     .set_key(Some(slot_key(email_key, *number)))
                     .condition_expression(absent_or_expired())
-                    .expression_attribute_values(":now", n(now))
+                    .expression_attribute_values(":now", at(now))
                     .build()
                     .expect("table, key and condition are set");
                 items.push(TransactWriteItem::builder().condition_check(check).build());
@@ -344,7 +349,7 @@ impl ResetStore for DynamoStore {
             .expression_attribute_names("#count", COUNT)
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(hit.window_end))
+            .expression_attribute_values(":end", at(hit.window_end))
             .expression_attribute_values(":limit", n(u64::from(hit.limit)))
             .send()
             .await;

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use super::DynamoStore;
 use super::errors::classify;
-use super::items::{Item, get_s, n, s};
+use super::items::{Item, at, get_s, s};
+use crate::clock::EpochSecs;
 use crate::config::UsersTable;
 use crate::domain::{EmailAddress, User, UserId};
 use crate::store::{PasswordChange, StoreError, UserDirectory};
@@ -101,10 +102,10 @@ impl DynamoStore {
             .expression_attribute_names("#key", &users.key_attribute)
             .expression_attribute_names("#email", &users.email_attribute)
             .expression_attribute_values(":pw", s(change.password_hash.as_str()))
-            .expression_attribute_values(":new", n(change.changed_at))
+            .expression_attribute_values(":new", at(change.changed_at))
             .expression_attribute_values(":email", s(change.user.email.as_str()));
         if let Some(old) = t.password_changed_at {
-            set_password = set_password.expression_attribute_values(":old", n(old));
+            set_password = set_password.expression_attribute_values(":old", at(old));
         }
         if let Some(enabled) = &users.enabled_attribute {
             condition.push_str(" AND #enabled = :true");
@@ -155,7 +156,7 @@ impl DynamoStore {
         let password_changed_at = match item.get(&self.users.password_changed_attribute) {
             None => None,
             Some(v) => match v.as_n().ok().and_then(|n| n.parse::<u64>().ok()) {
-                Some(at) => Some(at),
+                Some(secs) => Some(EpochSecs::new(secs)),
                 None => {
                     tracing::warn!(user_id = %id, "user item's password-change attribute is not a whole number (epoch seconds); ignored");
                     return Ok(None);
