@@ -113,7 +113,7 @@ impl Config {
 
     /// The keys a code is looked up under: the current one, then the previous one if set.
     pub fn verifying_keys(&self) -> impl Iterator<Item = &TokenKey> {
-        std::iter::once(&self.keys.current).chain(self.keys.previous.as_ref())
+        self.keys.verifying()
     }
 }
 

@@ -166,8 +166,9 @@ impl ResetService {
             return Ok(());
         }
         let now = self.now();
+        // RateLimit::parse bounds the window to 1 s ..= 1 day.
         let window_start = now.window_start(window);
-        let window_end = window_start + window.max(Duration::from_secs(1));
+        let window_end = window_start + window;
         let hit = WindowHit {
             ip_key: self.config.keys.current.ip_key(ip, limits.ipv6_prefix),
             route: op.name(),

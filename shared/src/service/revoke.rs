@@ -24,7 +24,7 @@ impl ResetService {
             .chain(SERVER_SLOT_BASE..SERVER_SLOT_BASE + max)
             .collect();
         let now = self.now();
-        let keys = std::iter::once(&self.config.keys.current).chain(&self.config.keys.previous);
+        let keys = self.config.keys.verifying();
         let mut revoked = 0;
         for key in keys {
             revoked += self
