@@ -23,6 +23,7 @@ use lambda_http::tracing::subscriber::filter::{EnvFilter, FilterExt, LevelFilter
 use lambda_http::tracing::subscriber::fmt::{self, MakeWriter};
 use lambda_http::tracing::subscriber::layer::{Filter, Layer, SubscriberExt};
 use lambda_http::tracing::subscriber::registry::{LookupSpan, Registry};
+use std::sync::{Arc, Mutex, PoisonError};
 use tracing::Subscriber;
 
 /// The most any target outside [`OWN_TARGETS`] may log, whatever the settings.
@@ -117,25 +118,62 @@ pub fn init() {
         .expect("logging is initialised once, first thing in main");
 }
 
+/// `error: cause: cause ...`: an error and its whole `source()` chain on one line, for logs.
+/// The SDK's errors say only "service error" at the top; the chain holds the error code and the
+/// transport failure, which is what an operator needs. No error of this crate or of the SDK puts
+/// a code, a password or a key in its text (the log-capture tests hold them to it).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    s
+}
+
+/// An in-memory log writer: hand a clone to [`subscriber`] and read what was written. The
+/// log-capture tests (here and in tests/tests/logs.rs) search it for secrets.
+#[derive(Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> MakeWriter<'w> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'w self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn settings(vars: &[(&str, &str)]) -> Settings {
         let vars: HashMap<_, _> = vars.iter().copied().collect();
@@ -145,10 +183,9 @@ mod tests {
     /// Every line written while `emit` runs under the subscriber for `vars`.
     fn logged(vars: &[(&str, &str)], emit: impl FnOnce()) -> String {
         let capture = Capture::default();
-        let writer = capture.clone();
-        let sub = subscriber(&settings(vars), move || writer.clone());
+        let sub = subscriber(&settings(vars), capture.clone());
         tracing::subscriber::with_default(sub, emit);
-        String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+        capture.text()
     }
 
     /// One line per level for a target (the macros need a literal target).

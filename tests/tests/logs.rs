@@ -7,38 +7,23 @@
 //! binary, because it installs a global subscriber. (tests/tests/runtime_logs.rs does the same
 //! through the real `lambda_runtime` loop and function binaries.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderValue, StatusCode};
 use integration_tests::app::{self as moto_app, Backend, Dynamo};
 use integration_tests::edge::*;
 use integration_tests::moto;
 use serde_json::json;
-use shared::logging::Settings;
+use shared::logging::{Capture, Settings};
 use shared::mail::recording::RecordingMailer;
 use shared::mail::ses::SesMailer;
 use shared::service::Operation::{Check, Consume, Request};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The functions' subscriber at TRACE, installed once for this binary, writing here.
 fn capture() -> &'static Capture {
     static CAPTURE: OnceLock<Capture> = OnceLock::new();
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
-        let writer = capture.clone();
         let settings = Settings::from_lookup(|k| match k {
             "AWS_LAMBDA_LOG_LEVEL" => Some("TRACE".into()),
             "RUST_LOG" => Some("trace,aws_smithy_runtime=trace,aws_sigv4=trace,hyper=trace".into()),
@@ -46,7 +31,7 @@ fn capture() -> &'static Capture {
         });
         tracing::subscriber::set_global_default(shared::logging::subscriber(
             &settings,
-            move || writer.clone(),
+            capture.clone(),
         ))
         .expect("the only subscriber of this binary");
         capture
@@ -55,7 +40,7 @@ fn capture() -> &'static Capture {
 
 /// Everything logged so far, by every test of this binary.
 fn logs() -> String {
-    String::from_utf8(capture().0.lock().unwrap().clone()).unwrap()
+    capture().text()
 }
 
 /// Lines the SDK writes at TRACE or DEBUG when they are not capped (request and response

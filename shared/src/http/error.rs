@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
+use crate::logging::error_chain;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
@@ -200,15 +201,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidCode => Self::InvalidCode,
             ServiceError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
             ServiceError::UserNotFound => Self::NotFound,
-            ServiceError::EmailDeliveryFailed(cause) => {
-                tracing::error!(error = %cause, "email delivery failed");
-                Self::EmailDeliveryFailed
-            }
+            // Logged once, where it happened, with the user it was for (service::request).
+            ServiceError::EmailDeliveryFailed(_) => Self::EmailDeliveryFailed,
             ServiceError::Store(StoreError::Unavailable {
                 retry_after,
                 source,
             }) => {
-                tracing::error!(error = %source, "store unavailable");
+                tracing::error!(error = %error_chain(source.as_ref()), "store unavailable");
                 Self::ServiceUnavailable {
                     retry_after: retry_after.as_secs().max(1),
                 }
@@ -219,16 +218,4 @@ impl From<ServiceError> for ApiError {
             }
         }
     }
-}
-
-/// `error: cause: cause ...`, for logs.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    s
 }

@@ -20,7 +20,7 @@ pub use body::{
     CHECK_FIELDS, CONSUME_FIELDS, MAX_LISTED_UNKNOWN_FIELDS, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
     SERVER_ONLY_FIELDS,
 };
-pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES, error_chain};
+pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES};
 
 use crate::config::EdgeSettings;
 use crate::service::{Caller, ClientIp, Operation, ResetService};

@@ -3,6 +3,7 @@
 use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
 use crate::domain::{Locale, NewPassword, ResetCode};
 use crate::hashing;
+use crate::logging::error_chain;
 use crate::mail::render;
 use crate::store::{ChangeOutcome, PasswordChange};
 
@@ -80,7 +81,7 @@ impl ResetService {
             );
             if let Err(e) = self.ports.mailer.send(&mail).await {
                 // The password is changed either way; the notice is best effort.
-                tracing::error!(error = %e, "password-changed notice not sent");
+                tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
             }
         }
         Ok(())

@@ -9,6 +9,7 @@ use crate::domain::{
     CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
     UserId,
 };
+use crate::logging::error_chain;
 use crate::mail::{MailError, render};
 use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
 
@@ -282,13 +283,13 @@ impl ResetService {
         };
         match (cmd.caller, cmd.opaque) {
             (Caller::Public, _) | (Caller::Server, true) => {
-                tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; its slot stays taken");
+                tracing::error!(error = %error_chain(&e), user_id = %user.id, "reset mail not sent; its slot stays taken");
                 Ok(())
             }
             (Caller::Server, false) => {
-                tracing::error!(error = %e, user_id = %user.id, "reset mail not sent; releasing its slot");
+                tracing::error!(error = %error_chain(&e), user_id = %user.id, "reset mail not sent; releasing its slot");
                 if let Err(release) = self.ports.store.release(token).await {
-                    tracing::error!(error = %release, "could not release the slot of an unsent reset mail");
+                    tracing::error!(error = %error_chain(&release), "could not release the slot of an unsent reset mail");
                 }
                 Err(ServiceError::EmailDeliveryFailed(e))
             }

@@ -177,7 +177,7 @@ pub enum StoreError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Anything else (misconfiguration, a bug, an unexpected item shape).
-    #[error("the store failed: {0}")]
+    #[error("the store failed")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
