@@ -105,6 +105,7 @@ impl Fixture {
                 store: store.clone(),
                 users: store,
                 mailer: Arc::new(RecordingMailer::new()),
+                events: Arc::new(shared::events::NoEvents),
                 clock: clock.clone(),
             },
         );

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::Method;
 
 use shared::config::Config;
+use shared::events::recording::RecordingEvents;
 use shared::http::{ApiError, ApiRequest, handle, is_json, route};
 use shared::mail::recording::RecordingMailer;
 use shared::mail::ses::SesMailer;
@@ -69,7 +70,7 @@ impl LocalApi {
                 }
                 Store::dynamodb(&config.store, client)
             }
-            _ => Store::memory(),
+            _ => Store::memory(&config.store),
         };
         for seed in &seeds {
             seed.put(&store, &config).await?;
@@ -100,13 +101,16 @@ impl LocalApi {
         };
 
         let delay = options.mail_delay_ms;
-        let adapters = Adapters::new(store.clone(), mailer).map_mailer(|inner| match delay {
-            0 => inner,
-            ms => Arc::new(SlowMailer {
-                inner,
-                delay: std::time::Duration::from_millis(ms),
-            }),
-        });
+        let adapters = Adapters::new(store.clone(), mailer)
+            .map_mailer(|inner| match delay {
+                0 => inner,
+                ms => Arc::new(SlowMailer {
+                    inner,
+                    delay: std::time::Duration::from_millis(ms),
+                }),
+            })
+            // No bus here: each event is printed, as the mails are.
+            .with_events(Arc::new(RecordingEvents::printing()));
         Ok(Self {
             service: adapters.service(config),
             mailbox,

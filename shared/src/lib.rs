@@ -4,8 +4,9 @@
 //! Layers, inside out (hexagonal, ports and adapters):
 //! - [`domain`]: parse-don't-validate types. A value that exists is valid.
 //! - [`service`]: the three use cases (request, check, consume) over the ports. No AWS types.
-//! - [`store`], [`mail`], [`clock`]: the ports and their adapters (DynamoDB / memory, SES /
-//!   recording, system / fixed).
+//! - [`store`], [`mail`], [`events`], [`clock`]: the ports and their adapters (DynamoDB /
+//!   memory, SES / recording, EventBridge / recording / none, system / fixed); [`metrics`]:
+//!   counts as CloudWatch EMF lines; [`invocation`]: the request id and dialect they report.
 //! - [`http`]: the edge. An HTTP request becomes a command; one [`http::ApiError`] owns every
 //!   status and error body.
 //! - [`config`] and [`wiring`]: typed settings from the environment, and the adapters built
@@ -15,10 +16,13 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod hashing;
 pub mod http;
+pub mod invocation;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod wiring;

@@ -18,6 +18,10 @@
 //! must agree), so `RUST_LOG=aws_smithy_runtime=trace` cannot lift it: TRACE and DEBUG are safe
 //! to set on the function and show our own `shared` crate's lines, which never hold a secret
 //! (tests/tests/logs.rs and tests/tests/runtime_logs.rs capture every line at TRACE).
+//!
+//! Metric lines ([`crate::metrics`], target [`METRICS_TARGET`]) are not log lines: a layer of
+//! their own writes each one's EMF object alone on its line, at every log level, and the log
+//! format never shows them.
 
 use lambda_http::tracing::subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
 use lambda_http::tracing::subscriber::fmt::{self, MakeWriter};
@@ -25,6 +29,8 @@ use lambda_http::tracing::subscriber::layer::{Filter, Layer, SubscriberExt};
 use lambda_http::tracing::subscriber::registry::{LookupSpan, Registry};
 use std::sync::{Arc, Mutex, PoisonError};
 use tracing::Subscriber;
+
+use crate::metrics::{EmfLines, METRICS_TARGET};
 
 /// The most any target outside [`OWN_TARGETS`] may log, whatever the settings.
 pub const DEPENDENCY_CAP: LevelFilter = LevelFilter::INFO;
@@ -90,32 +96,31 @@ where
     env.and(cap())
 }
 
+/// Every target but the metric lines, which [`EmfLines`] writes.
+fn not_metrics() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target(METRICS_TARGET, LevelFilter::OFF)
+}
+
 /// The functions' subscriber, writing to `writer`: lambda_http's format (no target, no time,
-/// plain or JSON) behind [`filter`].
+/// plain or JSON) behind [`filter`], and the metric lines as bare EMF objects.
 pub fn subscriber<W>(settings: &Settings, writer: W) -> Box<dyn Subscriber + Send + Sync>
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
+    let emf = EmfLines::new(writer.clone()).with_filter(Targets::new().with_target(METRICS_TARGET, LevelFilter::INFO));
     let layer = fmt::layer()
         .with_target(false)
         .without_time()
         .with_ansi(false)
         .with_writer(writer);
+    let logs = filter(settings).and(not_metrics());
     if settings.json {
-        Box::new(Registry::default().with(layer.json().with_filter(filter(settings))))
+        Box::new(Registry::default().with(layer.json().with_filter(logs)).with(emf))
     } else {
-        Box::new(Registry::default().with(layer.with_filter(filter(settings))))
+        Box::new(Registry::default().with(layer.with_filter(logs)).with(emf))
     }
-}
-
-/// Installs [`subscriber`] for the process's environment, writing to stdout (CloudWatch).
-/// Call once, first thing in `main`, in place of lambda_http's `init_default_subscriber`.
-///
-/// # Panics
-/// If a global subscriber is already set (as lambda_http's does).
-pub fn init() {
-    tracing::subscriber::set_global_default(subscriber(&Settings::from_env(), std::io::stdout))
-        .expect("logging is initialised once, first thing in main");
 }
 
 /// `error: cause: cause ...`: an error and its whole `source()` chain on one line, for logs.
@@ -332,5 +337,24 @@ mod tests {
         assert_eq!(line["fields"]["message"], "reset code issued");
         assert_eq!(line["fields"]["user_id"], "u-1");
         assert!(line.get("target").is_none() && line.get("timestamp").is_none());
+    }
+
+    #[test]
+    fn metric_lines_are_bare_emf_objects_at_every_level_and_never_log_lines() {
+        let levels: [&[(&str, &str)]; 3] = [
+            &[("AWS_LAMBDA_LOG_LEVEL", "ERROR")],
+            &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")],
+            &[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("RUST_LOG", "trace")],
+        ];
+        for vars in levels {
+            let text = logged(vars, || {
+                crate::metrics::count("NS", crate::metrics::Metric::Issued, "request", "native", 5);
+            });
+            let lines: Vec<_> = text.lines().collect();
+            assert_eq!(lines.len(), 1, "{vars:?}: {text}");
+            let emf: serde_json::Value = serde_json::from_str(lines[0]).expect("a bare JSON line");
+            assert_eq!(emf["CodesIssued"], 1, "{vars:?}: {text}");
+            assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "NS");
+        }
     }
 }

@@ -51,6 +51,8 @@ pub trait Backend: Send + Sync + Sized + 'static {
     async fn password_hash(&self, id: &str) -> Option<String>;
     /// The user's stored `password_changed_at`.
     async fn password_changed_at(&self, id: &str) -> Option<EpochSecs>;
+    /// The user's session version (`USERS_SESSION_VERSION_ATTRIBUTE`), if it has one.
+    async fn session_version(&self, id: &str) -> Option<u64>;
     /// How many token items the reset table holds, expired or not.
     async fn token_items(&self) -> usize;
 }
@@ -64,10 +66,11 @@ pub struct Memory {
 #[async_trait::async_trait]
 impl Backend for Memory {
     async fn start(_label: &str, overrides: &[(&str, &str)]) -> Self {
-        Self {
-            store: Arc::new(MemoryStore::new()),
-            config: config("password-reset", "users", overrides),
-        }
+        let config = config("password-reset", "users", overrides);
+        let Store::Memory(store) = Store::memory(&config.store) else {
+            unreachable!("Store::memory is the memory store");
+        };
+        Self { store, config }
     }
 
     fn config(&self) -> Config {
@@ -107,6 +110,10 @@ impl Backend for Memory {
 
     async fn password_changed_at(&self, id: &str) -> Option<EpochSecs> {
         self.store.password_changed_at(&user_id(id))
+    }
+
+    async fn session_version(&self, id: &str) -> Option<u64> {
+        self.store.session_version(&user_id(id))
     }
 
     async fn token_items(&self) -> usize {
@@ -272,6 +279,12 @@ impl Backend for Dynamo {
             .parse()
             .ok()
             .map(EpochSecs::new)
+    }
+
+    async fn session_version(&self, id: &str) -> Option<u64> {
+        let attribute = self.config.store.users.session_version_attribute.as_ref()?;
+        let item = self.user_item(id).await?;
+        item.get(attribute)?.as_n().ok()?.parse().ok()
     }
 
     async fn token_items(&self) -> usize {

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
+use shared::events::recording::RecordingEvents;
 use shared::clock::FixedClock;
 use shared::domain::{EmailAddress, NewPassword, UserId};
 use shared::http::{ApiRequest, handle};
@@ -37,6 +38,8 @@ pub struct EdgeApp {
     pub store: Arc<MemoryStore>,
     /// Every mail sent.
     pub mailer: Arc<RecordingMailer>,
+    /// Every event put.
+    pub events: Arc<RecordingEvents>,
     /// Starts at [`T0`]; tests advance it.
     pub clock: Arc<FixedClock>,
 }
@@ -86,6 +89,7 @@ impl EdgeApp {
             .build();
         let store = Arc::new(MemoryStore::new());
         let mailer = Arc::new(RecordingMailer::new());
+        let events = Arc::new(RecordingEvents::new());
         let clock = Arc::new(FixedClock::at(T0));
         let hash = shared::hashing::hash(&NewPassword::parse(ADA_OLD_PASSWORD).unwrap()).unwrap();
         store.put_user(
@@ -99,6 +103,7 @@ impl EdgeApp {
                 store: store.clone(),
                 users: store.clone(),
                 mailer: mailer.clone(),
+                events: events.clone(),
                 clock: clock.clone(),
             },
         );
@@ -106,6 +111,7 @@ impl EdgeApp {
             service,
             store,
             mailer,
+            events,
             clock,
         }
     }

@@ -261,6 +261,37 @@ async fn a_user_deleted_before_consume_leaves_the_code_unspent<B: Backend>() {
     assert_eq!(app.inbox.sent().len(), 1, "no changed mail");
 }
 
+/// With `USERS_SESSION_VERSION_ATTRIBUTE`, the consume transaction adds one to the version
+/// with the password (the first reset makes it 1); a consume that fails moves nothing.
+async fn consume_adds_one_to_the_session_version_in_the_password_transaction<B: Backend>() {
+    let version = [("USERS_SESSION_VERSION_ATTRIBUTE", "session_version")];
+    let app = TestApp::<B>::with_user("session-version", &version, ADA).await;
+    assert_eq!(app.backend.session_version("user-ada").await, None);
+    for expected in 1..=2 {
+        app.request(ADA).await.expect("accepted");
+        let code = app.last_code();
+        app.advance(1);
+        app.consume(&code, NEW_PASSWORD).await.expect("consumed");
+        assert_eq!(
+            app.backend.session_version("user-ada").await,
+            Some(expected),
+            "one more per reset"
+        );
+        // The spent code fails and moves neither the version nor the password-change mark.
+        let mark = app.backend.password_changed_at("user-ada").await;
+        assert!(app.consume(&code, "another good password").await.is_err());
+        assert_eq!(app.backend.session_version("user-ada").await, Some(expected));
+        assert_eq!(app.backend.password_changed_at("user-ada").await, mark);
+    }
+
+    // Without the setting, nothing is written.
+    let app = TestApp::<B>::with_user("no-session-version", &[], ADA).await;
+    app.request(ADA).await.expect("accepted");
+    let code = app.last_code();
+    app.consume(&code, NEW_PASSWORD).await.expect("consumed");
+    assert_eq!(app.backend.session_version("user-ada").await, None);
+}
+
 integration_tests::on_both_stores!(
     a_request_for_a_known_user_mails_one_link_whose_code_checks_valid,
     check_does_not_spend_the_code,
@@ -273,4 +304,5 @@ integration_tests::on_both_stores!(
     the_cap_holds_the_same_way_for_an_address_with_no_account,
     mail_goes_to_the_stored_address_not_the_typed_one,
     a_user_deleted_before_consume_leaves_the_code_unspent,
+    consume_adds_one_to_the_session_version_in_the_password_transaction,
 );

@@ -232,3 +232,73 @@ async fn the_dynamodb_and_ses_adapters_on_moto_log_no_secret_at_trace() {
         );
     }
 }
+
+/// The EMF lines of `namespace` in the captured logs: each parses as JSON on its own line and
+/// declares the metric it carries. Returns (metric, operation) -> count.
+fn emf_counts(namespace: &str) -> std::collections::BTreeMap<(String, String), u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in logs().lines().filter(|l| l.starts_with("{\"_aws\"")) {
+        let emf: serde_json::Value = serde_json::from_str(line).expect("an EMF line is JSON");
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        if directive["Namespace"] != namespace {
+            continue;
+        }
+        assert_eq!(directive["Dimensions"], json!([["operation", "dialect"]]));
+        assert_eq!(emf["dialect"], "native");
+        let name = directive["Metrics"][0]["Name"].as_str().unwrap().to_owned();
+        assert_eq!(emf[&name], 1, "{line}");
+        let operation = emf["operation"].as_str().unwrap().to_owned();
+        *counts.entry((name, operation)).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metric_lines_are_emf_objects_that_carry_every_count() {
+    capture();
+    let namespace = "EmfCountsTest";
+    let app = EdgeApp::with_env(&[
+        ("METRICS_NAMESPACE", namespace),
+        ("RATE_LIMIT_CHECK", "1/600"),
+    ]);
+    let code = app.code_for_ada().await; // issued
+    for _ in 0..4 {
+        // unknown address x3, then the cap's 429
+        app.post(Request, r#"{"email":"nobody@example.com"}"#).await;
+    }
+    let ip = "192.0.2.77".parse().unwrap();
+    let check = json!({"code": "x".repeat(43)}).to_string();
+    app.post_from(Check, &check, ip).await; // invalid code
+    app.post_from(Check, &check, ip).await; // the IP limit's 429
+    app.events.fail_with(Some("InternalException"));
+    assert_eq!(app.consume(&code, "a fine new passphrase").await.status, StatusCode::OK);
+    assert_eq!(
+        app.consume(&code, "a fine new passphrase").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    app.events.fail_with(None);
+    app.mailer.fail_with(Some("MessageRejected"));
+    app.post(Request, &json!({"email": ADA}).to_string()).await;
+
+    let counts = emf_counts(namespace);
+    let count = |metric: &str, op: &str| {
+        counts
+            .get(&(metric.to_owned(), op.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(count("CodesIssued", "request"), 2, "{counts:?}");
+    assert_eq!(count("UnknownAddress", "request"), 3, "{counts:?}");
+    assert_eq!(count("CapLimited", "request"), 1, "{counts:?}");
+    assert_eq!(count("IpLimited", "check"), 1, "{counts:?}");
+    assert_eq!(count("InvalidCode", "check"), 1, "{counts:?}");
+    assert_eq!(count("PasswordsReset", "consume"), 1, "{counts:?}");
+    assert_eq!(count("InvalidCode", "consume"), 1, "{counts:?}");
+    assert_eq!(count("EventPutFailed", "consume"), 1, "{counts:?}");
+    assert_eq!(count("MailFailed", "request"), 1, "{counts:?}");
+    assert_eq!(counts.values().sum::<u64>(), 12, "nothing else: {counts:?}");
+    assert!(
+        !logs().lines().any(|l| l.contains("emf=")),
+        "a metric is never also an ordinary log line"
+    );
+}

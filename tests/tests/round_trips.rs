@@ -1,6 +1,8 @@
 //! Round trips per operation, counted by an SDK interceptor on the real DynamoDB adapter (moto):
 //! public request <= 2 sequential DynamoDB round trips, check = 1, consume <= 3; and the
-//! connections are primed during init, before the first invocation.
+//! connections are primed during init, before the first invocation. Events and the session
+//! version add none: the version moves inside the consume transaction, and each event is put
+//! beside the mail, in the mail's wave.
 //!
 //! "Sequential round trips" are waves: a call that starts while no other call is in flight
 //! opens a new wave; calls started while another is in flight share its wave.
@@ -79,8 +81,13 @@ impl Intercept for Counter {
     }
 }
 
-/// The production wiring (`service_from_clients`) on moto, with counting clients.
-async fn counted_service(op: Operation, backend: &Dynamo) -> (ResetService, Counter, Counter) {
+/// The production wiring (`service_from_clients`) on moto, with counting clients; with `bus`,
+/// events go there through an EventBridge client counted with SES (the calls beside the mail).
+async fn counted_service_on(
+    op: Operation,
+    backend: &Dynamo,
+    bus: Option<&str>,
+) -> (ResetService, Counter, Counter) {
     let db_counter = Counter::default();
     let ses_counter = Counter::default();
     let dynamodb = moto::dynamodb();
@@ -103,8 +110,21 @@ async fn counted_service(op: Operation, backend: &Dynamo) -> (ResetService, Coun
             .interceptor(ses_counter.clone())
             .build(),
     );
-    let service = shared::wiring::service_from_clients(backend.config(), dynamodb, ses, op).await;
+    let events = bus.map(|_| {
+        let sdk = moto::sdk_config(&moto::endpoint());
+        let events = shared::wiring::events_client(&sdk);
+        let conf = events.config().to_builder().interceptor(ses_counter.clone());
+        aws_sdk_eventbridge::Client::from_conf(conf.build())
+    });
+    let mut config = backend.config();
+    config.observe.event_bus = bus.map(str::to_owned);
+    let service = shared::wiring::service_from_clients(config, dynamodb, ses, events, op).await;
     (service, db_counter, ses_counter)
+}
+
+/// [`counted_service_on`] with events off.
+async fn counted_service(op: Operation, backend: &Dynamo) -> (ResetService, Counter, Counter) {
+    counted_service_on(op, backend, None).await
 }
 
 async fn post(service: &ResetService, op: Operation, body: serde_json::Value) -> serde_json::Value {
@@ -280,4 +300,78 @@ async fn bad_input_is_refused_before_any_store_call() {
         assert_eq!(db.take(), (0, vec![]), "{body}: no DynamoDB call");
         assert_eq!(ses.take(), (0, vec![]), "{body}: no mail");
     }
+}
+
+#[tokio::test]
+async fn events_and_the_session_version_add_no_round_trip() {
+    let backend = Dynamo::start(
+        "trips-events",
+        &[("USERS_SESSION_VERSION_ATTRIBUTE", "session_version")],
+    )
+    .await;
+    backend.put_user("user-ada", "ada.events@example.com").await;
+    let bus = format!("{}-bus", moto::unique_prefix("trips"));
+    let sdk = moto::sdk_config(&moto::endpoint());
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("create the bus");
+    let (service, db, mail) = counted_service_on(Operation::Request, &backend, Some(&bus)).await;
+    assert_eq!(
+        mail.take(),
+        (
+            1,
+            vec![
+                "eventbridge:PutEvents".to_owned(),
+                "sesv2:GetAccount".to_owned()
+            ]
+        ),
+        "init primes the bus's connection beside SES's"
+    );
+    db.take();
+
+    post(
+        &service,
+        Operation::Request,
+        json!({"email": "ada.events@example.com"}),
+    )
+    .await;
+    let (waves, _) = db.take();
+    assert!(waves <= 3, "request took {waves} DynamoDB waves");
+    assert_eq!(
+        mail.take(),
+        (
+            1,
+            vec![
+                "eventbridge:PutEvents".to_owned(),
+                "sesv2:SendEmail".to_owned()
+            ]
+        ),
+        "the event goes out beside the mail"
+    );
+
+    let mails = moto::mail_to("ada.events@example.com").await;
+    let code = integration_tests::app::code_in(&mails.last().expect("a reset mail").link());
+    post(
+        &service,
+        Operation::Consume,
+        json!({"code": code.expose(), "password": "a new passphrase"}),
+    )
+    .await;
+    let (waves, calls) = db.take();
+    assert!(waves <= 3, "consume took {waves} waves: {calls:?}");
+    assert_eq!(
+        mail.take(),
+        (
+            1,
+            vec![
+                "eventbridge:PutEvents".to_owned(),
+                "sesv2:SendEmail".to_owned()
+            ]
+        ),
+        "the event goes out beside the notice"
+    );
+    assert_eq!(backend.session_version("user-ada").await, Some(1));
 }

@@ -3,11 +3,12 @@
 //! against README.md, template.yaml and the CDK settings.
 //!
 //! [`Config`] is a set of sections ([`PolicySettings`], [`LinkSettings`], [`EdgeSettings`],
-//! [`StoreSettings`], [`MailSettings`]) plus the token keys; each section is read by its own
+//! [`StoreSettings`], [`MailSettings`], [`ObserveSettings`]) plus the token keys; each section is read by its own
 //! `read` and handed to the code that needs it, so a new setting has one obvious home.
 
 mod env;
 mod keys;
+mod observe;
 mod sections;
 mod settings;
 mod timeouts;
@@ -16,6 +17,7 @@ pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
     RateLimits, StoreSettings, UsersTable,
 };
+pub use observe::ObserveSettings;
 pub use settings::{SETTINGS, Setting, TOKEN_KEY_SECRET_VAR, default_of};
 pub use timeouts::{SdkTimeoutVars, SdkTimeouts, argon2_settings};
 
@@ -72,6 +74,8 @@ pub struct Config {
     pub store: StoreSettings,
     /// Sender, product name, SES time bounds.
     pub mail: MailSettings,
+    /// Event bus and source, metrics namespace.
+    pub observe: ObserveSettings,
 }
 
 impl Config {
@@ -108,6 +112,7 @@ impl Config {
             edge: EdgeSettings::read(&env)?,
             store: StoreSettings::read(&env)?,
             mail: MailSettings::read(&env)?,
+            observe: ObserveSettings::read(&env)?,
         })
     }
 

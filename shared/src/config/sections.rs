@@ -230,6 +230,7 @@ impl StoreSettings {
                 password_attribute: env.text("USERS_PASSWORD_ATTRIBUTE"),
                 password_changed_attribute: env.text("USERS_PASSWORD_CHANGED_ATTRIBUTE"),
                 enabled_attribute: env.get("USERS_ENABLED_ATTRIBUTE"),
+                session_version_attribute: env.get("USERS_SESSION_VERSION_ATTRIBUTE"),
             },
             timeouts: SdkTimeouts::read(env, SdkTimeouts::DYNAMODB)?,
         })
@@ -254,6 +255,9 @@ pub struct UsersTable {
     pub password_changed_attribute: String,
     /// Boolean attribute that must be `true` for an account to be reset; `None`: every account.
     pub enabled_attribute: Option<String>,
+    /// Number attribute the consume transaction increments (`ADD 1`) with the password, so an
+    /// app whose sessions carry it can reject every older one; `None`: not written.
+    pub session_version_attribute: Option<String>,
 }
 
 /// What the mails say and who sends them.

@@ -48,6 +48,7 @@ pub const SETTINGS: &[Setting] = &[
         Some("password_changed_at"),
     ),
     Setting::new("USERS_ENABLED_ATTRIBUTE", None),
+    Setting::new("USERS_SESSION_VERSION_ATTRIBUTE", None),
     Setting::new("MAIL_FROM", Some("no-reply@example.com")),
     Setting::new("SES_CONFIGURATION_SET", None),
     Setting::new("SERVER_KEY_SHA256", None),
@@ -66,6 +67,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("ARGON2_MEMORY_KIB", Some("19456")),
     Setting::new("ARGON2_ITERATIONS", Some("2")),
     Setting::new("ARGON2_PARALLELISM", Some("1")),
+    Setting::new("EVENT_BUS_NAME", None),
+    Setting::new("EVENT_SOURCE", Some("password-reset")),
+    Setting::new("METRICS_NAMESPACE", Some("PasswordReset")),
 ];
 
 /// The default of `name` in [`SETTINGS`].

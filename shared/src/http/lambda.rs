@@ -13,13 +13,17 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, LambdaEvent, Request, RequestExt, Response, service_fn};
 
 use super::{ApiError, ApiRequest, handle};
+use crate::invocation::Invocation;
 use crate::service::{Operation, ResetService};
 
 /// The Lambda runtime loop for one operation, on raw API Gateway v2 payloads.
 pub async fn run(service: &ResetService, op: Operation) -> Result<(), Error> {
     lambda_http::lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(handle_v2_event(service, op, event.payload).await)
+            // The request id travels with the invocation to the events and log lines.
+            let invocation = Invocation::lambda(event.context.request_id);
+            let answer = invocation.scope(handle_v2_event(service, op, event.payload));
+            Ok::<_, Error>(answer.await)
         },
     ))
     .await

@@ -23,7 +23,8 @@ pub use body::{
 pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES};
 
 use crate::config::EdgeSettings;
-use crate::service::{Caller, ClientIp, Operation, ResetService};
+use crate::metrics::Metric;
+use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService};
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -64,7 +65,14 @@ pub async fn handle(
 ) -> http::Response<String> {
     match dispatch(service, op, &req).await {
         Ok(body) => json_response(StatusCode::OK, body),
-        Err(e) => e.into_response(),
+        Err(e) => {
+            match &e {
+                ApiError::InvalidCode => service.count(Metric::InvalidCode, op),
+                ApiError::ServiceUnavailable { .. } => service.count(Metric::StoreUnavailable, op),
+                _ => {}
+            }
+            e.into_response()
+        }
     }
 }
 
@@ -109,9 +117,11 @@ async fn dispatch(
         }
         Operation::Check => {
             let code = body::check_command(obj)?;
-            reply::render(&reply::CheckReply::from(
-                service.check(code, public_ip).await?,
-            ))
+            let outcome = service.check(code, public_ip).await?;
+            if outcome == CheckOutcome::Invalid {
+                service.count(Metric::InvalidCode, op);
+            }
+            reply::render(&reply::CheckReply::from(outcome))
         }
         Operation::Revoke => {
             let user = body::revoke_command(obj)?;

@@ -1,10 +1,13 @@
 //! Consume: spend a code and set the new password, atomically, then tell the account owner.
 
 use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
-use crate::domain::{Locale, NewPassword, ResetCode};
+use crate::clock::EpochSecs;
+use crate::domain::{Locale, NewPassword, ResetCode, User};
+use crate::events::EventKind;
 use crate::hashing;
 use crate::logging::error_chain;
 use crate::mail::render;
+use crate::metrics::Metric;
 use crate::store::{ChangeOutcome, PasswordChange};
 
 /// A parsed consume request. The password already passed the policy, so a weak password never
@@ -72,18 +75,27 @@ impl ResetService {
             }
         }
         tracing::info!(user_id = %token.user_id, "password changed by reset");
-        if self.config.mail.notify_password_changed {
-            let mail = render::changed_mail(
-                cmd.locale,
-                &self.config.mail.app_name,
-                &user.email,
-                &rfc3339(now),
-            );
-            if let Err(e) = self.ports.mailer.send(&mail).await {
-                // The password is changed either way; the notice is best effort.
-                tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
-            }
-        }
+        self.count(Metric::Consumed, Operation::Consume);
+        // The event goes out beside the notice, so it adds no round trip of its own.
+        let completed = self.event(EventKind::Completed, &user.id, Operation::Consume, None);
+        tokio::join!(
+            self.publish(completed, None),
+            self.notify_changed(cmd.locale, &user, now)
+        );
         Ok(())
+    }
+
+    /// The "your password was changed" mail, if configured. The password is changed either
+    /// way; the notice is best effort.
+    async fn notify_changed(&self, locale: Locale, user: &User, now: EpochSecs) {
+        if !self.config.mail.notify_password_changed {
+            return;
+        }
+        let mail = render::changed_mail(locale, &self.config.mail.app_name, &user.email, &rfc3339(now));
+        if let Err(e) = self.ports.mailer.send(&mail).await {
+            tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
+            self.mail_failed(&e, &user.id, Operation::Consume, None, None)
+                .await;
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod consume;
+mod report;
 mod request;
 mod revoke;
 
@@ -19,7 +20,9 @@ use crate::clock::Clock;
 use crate::config::{Config, RateLimit};
 use crate::domain::TokenHash;
 use crate::hashing::HashError;
+use crate::events::EventSink;
 use crate::mail::{MailError, Mailer};
+use crate::metrics::Metric;
 use crate::store::{HitOutcome, ResetStore, StoreError, UserDirectory, WindowHit};
 
 /// Who is calling: the public (a browser, anyone) or the app's backend with the server key.
@@ -109,6 +112,8 @@ pub struct Ports {
     pub users: Arc<dyn UserDirectory>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
+    /// Events after each reset (best effort).
+    pub events: Arc<dyn EventSink>,
     /// Time and waiting.
     pub clock: Arc<dyn Clock>,
 }
@@ -180,6 +185,7 @@ impl ResetService {
             HitOutcome::Allowed => Ok(()),
             HitOutcome::Limited => {
                 tracing::warn!(operation = op.name(), "per-IP limit reached");
+                self.count(Metric::IpLimited, op);
                 Err(ServiceError::TooManyRequests {
                     retry_after: window_end.since(now).as_secs().max(1),
                 })

@@ -4,18 +4,31 @@
 use crate::clock::EpochSecs;
 use std::time::Duration;
 
-use super::{Caller, ClientIp, ResetService, ServiceError};
+use super::{Caller, ClientIp, Operation, ResetService, ServiceError};
 use crate::domain::{
     CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
     UserId,
 };
+use crate::events::EventKind;
 use crate::logging::error_chain;
 use crate::mail::{MailError, render};
+use crate::metrics::Metric;
 use crate::store::{ClaimOutcome, SlotClaim, SlotRecord, TokenRecord};
 
 /// How long before the response floor a public request's mail must have been handed over;
 /// what is left is for rendering the answer. At most a quarter of the floor.
 const MAIL_DEADLINE_MARGIN: Duration = Duration::from_millis(50);
+
+/// How long before the response floor a public request's events must have been put: they go
+/// out beside the mail (and after a failed one), and the floor hides them.
+const EVENTS_DEADLINE_MARGIN: Duration = Duration::from_millis(10);
+
+/// A public request's deadlines (epoch ms): the mail's, then the events'.
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    mail: u64,
+    events: u64,
+}
 
 /// Server callers' slots are numbered from here, public callers' from 0: each has its own
 /// `MAX_CONCURRENT_REQUESTS`, so a stranger filling an address's public slots cannot stop the
@@ -90,11 +103,15 @@ impl ResetService {
         let floor = self.config.policy.min_request_response;
         // The mail must be handed over before the floor, or it is abandoned: the answer's time
         // then depends only on store work, which known and unknown addresses share.
-        let mail_deadline = (public && !floor.is_zero()).then(|| {
+        let deadlines = (public && !floor.is_zero()).then(|| {
             let margin = MAIL_DEADLINE_MARGIN.min(floor / 4);
-            started + (floor - margin).as_millis() as u64
+            let events_margin = EVENTS_DEADLINE_MARGIN.min(floor / 8);
+            Deadlines {
+                mail: started + (floor - margin).as_millis() as u64,
+                events: started + (floor - events_margin).as_millis() as u64,
+            }
         });
-        let result = self.request_inner(cmd, mail_deadline).await;
+        let result = self.request_inner(cmd, deadlines).await;
         if public {
             self.wait_for_floor(started, floor).await;
         }
@@ -104,7 +121,7 @@ impl ResetService {
     async fn request_inner(
         &self,
         cmd: RequestReset,
-        mail_deadline: Option<u64>,
+        deadlines: Option<Deadlines>,
     ) -> Result<Option<Issued>, ServiceError> {
         let now = self.now();
         let cap = cmd
@@ -173,14 +190,30 @@ impl ResetService {
             .await?;
         let (Some(user), Some(code), Some(token)) = (user, code, claimed) else {
             tracing::info!("reset requested for an address with no account");
+            self.count(Metric::UnknownAddress, Operation::Request);
             return Ok(None);
         };
         tracing::info!(user_id = %user.id, slot = token.slot, "reset code issued");
+        self.count(Metric::Issued, Operation::Request);
 
-        if cmd.send_email {
-            self.mail_link(&cmd, &user, &code, &token, mail_deadline)
-                .await?;
-        }
+        // The event goes out beside the mail, so it adds no round trip of its own.
+        let requested = self.event(
+            EventKind::Requested,
+            &user.id,
+            Operation::Request,
+            Some(cmd.caller),
+        );
+        let mailed = async {
+            match cmd.send_email {
+                true => self.mail_link(&cmd, &user, &code, &token, deadlines).await,
+                false => Ok(()),
+            }
+        };
+        let (mailed, ()) = tokio::join!(
+            mailed,
+            self.publish(requested, deadlines.map(|d| d.events))
+        );
+        mailed?;
         Ok(Some(Issued {
             code,
             expires_at,
@@ -219,6 +252,7 @@ impl ResetService {
                 live = self.ports.store.live_slots(email_key, now).await?;
             }
         }
+        self.count(Metric::CapLimited, Operation::Request);
         let earliest = live
             .iter()
             .filter(|s| range.contains(&s.slot))
@@ -241,7 +275,7 @@ impl ResetService {
         user: &User,
         code: &ResetCode,
         token: &TokenRecord,
-        deadline_ms: Option<u64>,
+        deadlines: Option<Deadlines>,
     ) -> Result<(), ServiceError> {
         let link = match &cmd.link {
             LinkTarget::Callback(cb) => match self.config.links.code_in {
@@ -261,34 +295,25 @@ impl ResetService {
             &link,
             self.config.policy.token_ttl.as_secs(),
         );
-        let sent = match deadline_ms {
-            None => self.ports.mailer.send(&mail).await,
-            Some(deadline) => {
-                let left = deadline.saturating_sub(self.ports.clock.now_ms());
-                if left == 0 {
-                    Err(MailError::DeadlineExceeded)
-                } else {
-                    tokio::select! {
-                        biased;
-                        sent = self.ports.mailer.send(&mail) => sent,
-                        () = self.ports.clock.sleep(Duration::from_millis(left)) => {
-                            Err(MailError::DeadlineExceeded)
-                        }
-                    }
-                }
-            }
-        };
+        let sent = self
+            .before(deadlines.map(|d| d.mail), self.ports.mailer.send(&mail))
+            .await
+            .unwrap_or(Err(MailError::DeadlineExceeded));
         let Err(e) = sent else {
             return Ok(());
         };
+        let events_deadline = deadlines.map(|d| d.events);
+        let failed = self.mail_failed(&e, &user.id, Operation::Request, Some(cmd.caller), events_deadline);
         match (cmd.caller, cmd.opaque) {
             (Caller::Public, _) | (Caller::Server, true) => {
                 tracing::error!(error = %error_chain(&e), user_id = %user.id, "reset mail not sent; its slot stays taken");
+                failed.await;
                 Ok(())
             }
             (Caller::Server, false) => {
                 tracing::error!(error = %error_chain(&e), user_id = %user.id, "reset mail not sent; releasing its slot");
-                if let Err(release) = self.ports.store.release(token).await {
+                let (released, ()) = tokio::join!(self.ports.store.release(token), failed);
+                if let Err(release) = released {
                     tracing::error!(error = %error_chain(&release), "could not release the slot of an unsent reset mail");
                 }
                 Err(ServiceError::EmailDeliveryFailed(e))

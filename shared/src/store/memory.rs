@@ -21,6 +21,8 @@ struct UserRow {
     password_changed_at: Option<EpochSecs>,
     /// `false` plays an account whose enabled attribute is not true (`USERS_ENABLED_ATTRIBUTE`).
     enabled: bool,
+    /// The session version (`USERS_SESSION_VERSION_ATTRIBUTE`); `None` until the first reset.
+    session_version: Option<u64>,
 }
 
 impl UserRow {
@@ -45,12 +47,29 @@ struct Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    /// Whether a reset adds one to the user's session version, as the DynamoDB adapter does
+    /// with `USERS_SESSION_VERSION_ATTRIBUTE` set.
+    session_version: bool,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose resets add one to the user's session version, the memory twin of
+    /// `USERS_SESSION_VERSION_ATTRIBUTE`.
+    pub fn with_session_version() -> Self {
+        Self {
+            session_version: true,
+            ..Self::default()
+        }
+    }
+
+    /// The user's session version: `None` before the first reset (or when not kept).
+    pub fn session_version(&self, id: &UserId) -> Option<u64> {
+        self.lock().users.get(id)?.session_version
     }
 
     fn lock(&self) -> MutexGuard<'_, Tables> {
@@ -68,6 +87,7 @@ impl MemoryStore {
                 password_hash,
                 password_changed_at: None,
                 enabled: true,
+                session_version: None,
             },
         );
     }
@@ -226,6 +246,9 @@ impl ResetStore for MemoryStore {
             .expect("checked above under the same lock");
         user.password_hash = Some(change.password_hash.into_string());
         user.password_changed_at = Some(change.changed_at);
+        if self.session_version {
+            user.session_version = Some(user.session_version.unwrap_or(0) + 1);
+        }
         Ok(ChangeOutcome::Changed)
     }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, StoreSettings};
 use crate::domain::UserId;
+use crate::events::{EventSink, NoEvents};
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
 use crate::service::{Ports, ResetService};
@@ -39,9 +40,14 @@ impl Store {
         )))
     }
 
-    /// An empty in-memory store.
-    pub fn memory() -> Self {
-        Self::Memory(Arc::new(MemoryStore::new()))
+    /// An empty in-memory store, keeping a session version if `settings` name one.
+    pub fn memory(settings: &StoreSettings) -> Self {
+        Self::Memory(Arc::new(
+            match settings.users.session_version_attribute {
+                Some(_) => MemoryStore::with_session_version(),
+                None => MemoryStore::new(),
+            },
+        ))
     }
 
     /// The store as the service's reset-store port.
@@ -94,16 +100,18 @@ pub struct Adapters {
     store: Store,
     reset_store: Arc<dyn ResetStore>,
     mailer: Arc<dyn Mailer>,
+    events: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
 }
 
 impl Adapters {
-    /// `store` and `mailer`, on the system clock.
+    /// `store` and `mailer`, no events, on the system clock.
     pub fn new(store: Store, mailer: Arc<dyn Mailer>) -> Self {
         Self {
             reset_store: store.reset_store(),
             store,
             mailer,
+            events: Arc::new(NoEvents),
             clock: Arc::new(SystemClock),
         }
     }
@@ -120,6 +128,12 @@ impl Adapters {
             config.mail.configuration_set.clone(),
         );
         Self::new(Store::dynamodb(&config.store, dynamodb), Arc::new(mailer))
+    }
+
+    /// Events to `events` instead of nowhere (EventBridge, or a recording sink).
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Time from `clock` instead of the system's (tests: a fixed clock).
@@ -157,6 +171,7 @@ impl Adapters {
                 store: self.reset_store,
                 users: self.store.users(),
                 mailer: self.mailer,
+                events: self.events,
                 clock: self.clock,
             },
         )

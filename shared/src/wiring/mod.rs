@@ -1,6 +1,7 @@
 //! Building the service once, at init: SDK config and clients, adapters, ports, and the
 //! connections opened before the first invocation arrives.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -10,6 +11,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::config::{Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_VAR};
+use crate::events::eventbridge::EventBridgeSink;
 use crate::service::{Operation, ResetService};
 use crate::store::dynamodb::keys::priming_key;
 
@@ -113,12 +115,33 @@ async fn read_token_key_secret(
 }
 
 /// The production service for one Lambda function: DynamoDB store and user directory, SES
-/// mailer, system clock, with connections primed during init.
+/// mailer, EventBridge events (with `EVENT_BUS_NAME`), system clock, with connections primed
+/// during init.
 pub async fn aws_service(config: Config, op: Operation) -> ResetService {
     let sdk = lambda_sdk_config();
     let dynamodb = dynamodb_client(&sdk, &config.store.timeouts);
     let ses = ses_client(&sdk, &config.mail.timeouts);
-    service_from_clients(config, dynamodb, ses, op).await
+    let events = events_client(&sdk);
+    service_from_clients(config, dynamodb, ses, Some(events), op).await
+}
+
+/// One `PutEvents` (best effort, after the store transaction): 500 ms per attempt, two
+/// attempts, 1 s in all. It runs beside the mail, so on consume's and a server request's
+/// slowest path it adds nothing to the DynamoDB and SES bounds that fit the Lambda timeout; on
+/// a public request the response floor bounds it first.
+const EVENTS_TIMEOUTS: SdkTimeouts = SdkTimeouts {
+    operation: Duration::from_secs(1),
+    attempt: Duration::from_millis(500),
+    max_attempts: 2,
+};
+
+/// An EventBridge client on `sdk`, bounded by [`EVENTS_TIMEOUTS`].
+pub fn events_client(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    let conf = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .timeout_config(timeout_config(&EVENTS_TIMEOUTS))
+        .retry_config(retry_config(&EVENTS_TIMEOUTS, DYNAMODB_INITIAL_BACKOFF))
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(conf)
 }
 
 /// First wait before the SDK retries a DynamoDB call (doubled each time, jittered): the base
@@ -164,33 +187,47 @@ pub fn ses_client(sdk: &SdkConfig, timeouts: &SdkTimeouts) -> aws_sdk_sesv2::Cli
     aws_sdk_sesv2::Client::from_conf(conf)
 }
 
-/// Wires the adapters around ready clients and primes the connections `op` will use.
+/// Wires the adapters around ready clients and primes the connections `op` will use. Events
+/// go to `EVENT_BUS_NAME` through `events` for the functions that publish (request and
+/// consume); nowhere without the setting or the client.
 pub async fn service_from_clients(
     config: Config,
     dynamodb: aws_sdk_dynamodb::Client,
     ses: aws_sdk_sesv2::Client,
+    events: Option<aws_sdk_eventbridge::Client>,
     op: Operation,
 ) -> ResetService {
     let mails = matches!(op, Operation::Request | Operation::Consume);
+    let bus = config.observe.event_bus.clone().filter(|_| mails);
+    let events = bus.zip(events);
     // consume faults in its argon2id memory on a blocking thread while the priming waits on
     // the network, so its first hash runs at warm speed (shared/src/hashing/).
     let warm =
         (op == Operation::Consume).then(|| tokio::task::spawn_blocking(crate::hashing::prewarm));
-    prime(&dynamodb, &config.store.reset_table, mails.then_some(&ses)).await;
+    let events_client = events.as_ref().map(|(_, client)| client);
+    prime(&dynamodb, &config.store.reset_table, mails.then_some(&ses), events_client).await;
     if let Some(warm) = warm {
         let _ = warm.await;
     }
-    Adapters::aws(&config, dynamodb, ses).service(config)
+    let mut adapters = Adapters::aws(&config, dynamodb, ses);
+    if let Some((bus, client)) = events {
+        let source = config.observe.event_source.clone();
+        adapters = adapters.with_events(Arc::new(EventBridgeSink::new(client, bus, source)));
+    }
+    adapters.service(config)
 }
 
 /// Opens the TLS connections during init with one cheap call each, so the first invocation
 /// does not pay the handshake (about 0.9 s at 128 MB for DynamoDB, measured by others): a
-/// GetItem that finds nothing and, for the mailing functions, SES's GetAccount. The answers do
-/// not matter, only the pooled connections; bounded so init never hangs on it.
+/// GetItem that finds nothing, for the mailing functions SES's GetAccount and, with events on,
+/// a `PutEvents` of no entries (refused as invalid, so nothing is published, and the role
+/// needs no other permission). The answers do not matter, only the pooled connections;
+/// bounded so init never hangs on it.
 async fn prime(
     dynamodb: &aws_sdk_dynamodb::Client,
     reset_table: &str,
     ses: Option<&aws_sdk_sesv2::Client>,
+    events: Option<&aws_sdk_eventbridge::Client>,
 ) {
     let db = dynamodb
         .get_item()
@@ -206,8 +243,15 @@ async fn prime(
             tracing::debug!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "SES priming call failed");
         }
     };
+    let bus = async {
+        if let Some(events) = events
+            && let Err(e) = events.put_events().set_entries(Some(Vec::new())).send().await
+        {
+            tracing::debug!(error = %aws_sdk_eventbridge::error::DisplayErrorContext(&e), "EventBridge priming call answered");
+        }
+    };
     let primed = tokio::time::timeout(Duration::from_secs(3), async {
-        let (db, ()) = tokio::join!(db, mail);
+        let (db, (), ()) = tokio::join!(db, mail, bus);
         if let Err(e) = db {
             tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "DynamoDB priming call failed");
         }

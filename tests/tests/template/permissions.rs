@@ -24,6 +24,7 @@ fn statements(t: &Value) -> Vec<(String, &Value)> {
         let docs: Vec<&Value> = match r["Type"].as_str() {
             Some("AWS::IAM::Role") => as_list(&p["Policies"])
                 .into_iter()
+                .flat_map(branches)
                 .map(|pol| &pol["PolicyDocument"])
                 .collect(),
             Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy") => vec![&p["PolicyDocument"]],

@@ -82,9 +82,9 @@ impl DynamoStore {
     }
 
     /// The users-table half of the consume transaction: set the password and the change
-    /// mark, on condition that the user still holds exactly the state the token is bound to
-    /// (its address as read, byte for byte, and the password-change mark at issue; enabled if
-    /// configured).
+    /// mark, and add one to the session version if configured, on condition that the user
+    /// still holds exactly the state the token is bound to (its address as read, byte for
+    /// byte, and the password-change mark at issue; enabled if configured).
     pub(super) fn set_password(&self, change: &PasswordChange) -> Update {
         let t = &change.token;
         let users = &self.users;
@@ -93,10 +93,15 @@ impl DynamoStore {
             Some(_) => "#changed = :old",
             None => "attribute_not_exists(#changed)",
         });
+        let mut update = String::from("SET #pw = :pw, #changed = :new");
+        if users.session_version_attribute.is_some() {
+            // ADD starts a missing attribute at 0: the first reset makes it 1.
+            update.push_str(" ADD #version :one");
+        }
         let mut set_password = Update::builder()
             .table_name(&users.table)
             .key(&users.key_attribute, s(t.user_id.as_str()))
-            .update_expression("SET #pw = :pw, #changed = :new")
+            .update_expression(update)
             .expression_attribute_names("#pw", &users.password_attribute)
             .expression_attribute_names("#changed", &users.password_changed_attribute)
             .expression_attribute_names("#key", &users.key_attribute)
@@ -106,6 +111,11 @@ impl DynamoStore {
             .expression_attribute_values(":email", s(change.user.email.as_str()));
         if let Some(old) = t.password_changed_at {
             set_password = set_password.expression_attribute_values(":old", at(old));
+        }
+        if let Some(version) = &users.session_version_attribute {
+            set_password = set_password
+                .expression_attribute_names("#version", version)
+                .expression_attribute_values(":one", AttributeValue::N("1".to_owned()));
         }
         if let Some(enabled) = &users.enabled_attribute {
             condition.push_str(" AND #enabled = :true");
