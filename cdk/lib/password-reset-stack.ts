@@ -18,6 +18,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
+import { addAlarmsAndDashboard, addSesFeedback, putEventsStatement } from './observability';
 import { Settings } from './settings';
 
 /** The Cargo workspace: cargo-lambda builds `--bin <name>` from here. */
@@ -88,6 +89,8 @@ export class PasswordResetStack extends cdk.Stack {
         })
       : undefined;
 
+    // SES feedback (sesFeedbackEvents) may bring its own configuration set.
+    const sesConfigurationSet = addSesFeedback(this, s);
     const environment: Record<string, string> = {
       TOKEN_HMAC_KEY_SECRET_ARN: tokenKey.secretArn,
       TOKEN_TTL_SECONDS: String(s.tokenTtlSeconds),
@@ -106,7 +109,7 @@ export class PasswordResetStack extends cdk.Stack {
       USERS_PASSWORD_ATTRIBUTE: s.usersPasswordAttribute,
       USERS_PASSWORD_CHANGED_ATTRIBUTE: s.usersPasswordChangedAttribute,
       MAIL_FROM: s.mailFrom,
-      SES_CONFIGURATION_SET: s.sesConfigurationSet,
+      SES_CONFIGURATION_SET: sesConfigurationSet,
       SERVER_KEY_SHA256: s.serverKeySha256,
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
       RATE_LIMIT_CHECK: s.rateLimitCheck,
@@ -122,6 +125,10 @@ export class PasswordResetStack extends cdk.Stack {
       SES_MAX_ATTEMPTS: '2',
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
       USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
+      USERS_SESSION_VERSION_ATTRIBUTE: s.usersSessionVersionAttribute,
+      EVENT_BUS_NAME: s.eventBusName,
+      EVENT_SOURCE: s.eventSource,
+      METRICS_NAMESPACE: s.metricsNamespace,
       // Proves a request came through CloudFront (docs/deploy.md, "Client IP behind CloudFront").
       CLOUDFRONT_ORIGIN_SECRET: originSecret ? originSecret.secretValue.unsafeUnwrap() : '',
     };
@@ -201,13 +208,13 @@ export class PasswordResetStack extends cdk.Stack {
           conditions: fromSender,
         }),
       ];
-      if (s.sesConfigurationSet) {
+      if (sesConfigurationSet) {
         statements.push(
           new iam.PolicyStatement({
             sid: 'SendMailWithConfigurationSet',
             actions: ['ses:SendEmail'],
             resources: [
-              this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: s.sesConfigurationSet }),
+              this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: sesConfigurationSet }),
             ],
             conditions: fromSender,
           }),
@@ -248,11 +255,19 @@ export class PasswordResetStack extends cdk.Stack {
       actions: ['dynamodb:UpdateItem'],
       resources: [usersTableArn],
       conditions: {
-        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...readable, s.usersPasswordAttribute] },
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [
+            ...readable,
+            s.usersPasswordAttribute,
+            ...(s.usersSessionVersionAttribute ? [s.usersSessionVersionAttribute] : []),
+          ],
+        },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
       },
     });
 
+    // Events after each reset: request and consume put them, check may not.
+    const putEvents = putEventsStatement(this, s);
     for (const statement of [
       onReset('RateWindow', ['UpdateItem'], ['IP']),
       onReset('ReadSlots', ['Query'], ['EMAIL']),
@@ -263,6 +278,7 @@ export class PasswordResetStack extends cdk.Stack {
       // by_email: a Query on the email index only, never on the base table.
       ...(hasEmailIndex ? [readUser('FindUserByEmail', ['Query'], [`${usersTableArn}/index/${s.usersEmailIndex}`])] : []),
       ...sendMail(),
+      ...(putEvents ? [putEvents] : []),
     ]) {
       request.addToRolePolicy(statement);
     }
@@ -281,6 +297,7 @@ export class PasswordResetStack extends cdk.Stack {
       readUser('ReadUser', ['GetItem'], [usersTableArn]),
       setPassword,
       ...sendMail(),
+      ...(putEvents ? [putEvents] : []),
     ]) {
       consume.addToRolePolicy(statement);
     }
@@ -409,6 +426,14 @@ export class PasswordResetStack extends cdk.Stack {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      ...addAlarmsAndDashboard(this, {
+        settings: s,
+        request,
+        check,
+        consume,
+        resetTableName: resetTable.tableName,
+        usersTableName,
       }),
     ];
     if (s.alarmTopicArn) {

@@ -38,7 +38,16 @@ export interface Settings {
   readonly usersPasswordChangedAttribute: string;
   /** Empty: every account may be reset. */
   readonly usersEnabledAttribute: string;
+  /** Number attribute consume adds 1 to with the password; empty: not written. */
+  readonly usersSessionVersionAttribute: string;
+  /** EventBridge bus name for the reset events; empty: no events. */
+  readonly eventBusName: string;
+  readonly eventSource: string;
+  /** CloudWatch namespace of the EMF counts (alarms and dashboard read it). */
+  readonly metricsNamespace: string;
   // Stack settings.
+  /** SES bounces and complaints to EventBridge (a configuration set, forwarded to eventBusName). */
+  readonly sesFeedbackEvents: boolean;
   /** Verified recipient identities while SES is in the sandbox; empty once out of it. */
   readonly sesSandboxRecipients: string[];
   readonly apiThrottlingRateLimit: number;
@@ -89,6 +98,11 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   usersPasswordAttribute: 'password_hash',
   usersPasswordChangedAttribute: 'password_changed_at',
   usersEnabledAttribute: '',
+  usersSessionVersionAttribute: '',
+  eventBusName: '',
+  eventSource: 'password-reset',
+  metricsNamespace: 'PasswordReset',
+  sesFeedbackEvents: false,
   sesSandboxRecipients: [],
   apiThrottlingRateLimit: 20,
   apiThrottlingBurstLimit: 40,
@@ -104,7 +118,7 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   alarmTopicArn: '',
   alarm4xxRatePercent: 50,
   alarm429Count: 100,
-  alarm5xxCount: 5,
+  alarm5xxCount: 0,
   tableDeletionProtection: true,
   logRetentionDays: 30,
   logLevel: 'INFO',
@@ -144,6 +158,11 @@ export function settingsFromContext(node: Node): Settings {
   const limit = (key: keyof Settings, dflt: string): string => {
     const v = str(key, dflt);
     if (!/^[0-9]+\/[0-9]+$/.test(v)) fail(key, 'must be MAX/SECONDS, e.g. 20/600');
+    return v;
+  };
+  const pattern = (key: keyof Settings, dflt: string, re: RegExp, what: string): string => {
+    const v = str(key, dflt);
+    if (!re.test(v)) fail(key, `must be ${what}`);
     return v;
   };
   const serverKeySha256 = str('serverKeySha256', DEFAULTS.serverKeySha256);
@@ -190,6 +209,11 @@ export function settingsFromContext(node: Node): Settings {
     usersPasswordAttribute: str('usersPasswordAttribute', DEFAULTS.usersPasswordAttribute),
     usersPasswordChangedAttribute: str('usersPasswordChangedAttribute', DEFAULTS.usersPasswordChangedAttribute),
     usersEnabledAttribute: str('usersEnabledAttribute', DEFAULTS.usersEnabledAttribute),
+    usersSessionVersionAttribute: str('usersSessionVersionAttribute', DEFAULTS.usersSessionVersionAttribute),
+    eventBusName: pattern('eventBusName', DEFAULTS.eventBusName, /^[A-Za-z0-9._/-]{0,256}$/, 'an EventBridge bus name'),
+    eventSource: pattern('eventSource', DEFAULTS.eventSource, /^(?!aws\.)[A-Za-z0-9._/-]{1,256}$/, 'a source not starting with aws.'),
+    metricsNamespace: pattern('metricsNamespace', DEFAULTS.metricsNamespace, /^(?!AWS\/)[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace'),
+    sesFeedbackEvents: bool('sesFeedbackEvents', DEFAULTS.sesFeedbackEvents),
     sesSandboxRecipients: str('sesSandboxRecipients', '')
       .split(',')
       .map((r) => r.trim())
@@ -208,7 +232,7 @@ export function settingsFromContext(node: Node): Settings {
     alarmTopicArn,
     alarm4xxRatePercent: num('alarm4xxRatePercent', DEFAULTS.alarm4xxRatePercent, 1, 100),
     alarm429Count: num('alarm429Count', DEFAULTS.alarm429Count, 1, 1_000_000_000),
-    alarm5xxCount: num('alarm5xxCount', DEFAULTS.alarm5xxCount, 1, 1_000_000_000),
+    alarm5xxCount: num('alarm5xxCount', DEFAULTS.alarm5xxCount, 0, 1_000_000_000),
     tableDeletionProtection: bool('tableDeletionProtection', DEFAULTS.tableDeletionProtection),
     logRetentionDays: num('logRetentionDays', DEFAULTS.logRetentionDays, 1, 3653),
     logLevel: str('logLevel', DEFAULTS.logLevel).toUpperCase(),

@@ -103,13 +103,22 @@ fn not_metrics() -> Targets {
         .with_target(METRICS_TARGET, LevelFilter::OFF)
 }
 
+/// The metric lines alone, at every log level, as [`EmfLines`] writes them.
+fn metric_lines<S, W>(writer: W) -> impl Layer<S> + Send + Sync
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    EmfLines::new(writer).with_filter(Targets::new().with_target(METRICS_TARGET, LevelFilter::INFO))
+}
+
 /// The functions' subscriber, writing to `writer`: lambda_http's format (no target, no time,
 /// plain or JSON) behind [`filter`], and the metric lines as bare EMF objects.
 pub fn subscriber<W>(settings: &Settings, writer: W) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    let emf = EmfLines::new(writer.clone()).with_filter(Targets::new().with_target(METRICS_TARGET, LevelFilter::INFO));
+    let emf_writer = writer.clone();
     let layer = fmt::layer()
         .with_target(false)
         .without_time()
@@ -117,10 +126,26 @@ where
         .with_writer(writer);
     let logs = filter(settings).and(not_metrics());
     if settings.json {
-        Box::new(Registry::default().with(layer.json().with_filter(logs)).with(emf))
+        let emf = metric_lines(emf_writer);
+        Box::new(
+            Registry::default()
+                .with(layer.json().with_filter(logs))
+                .with(emf),
+        )
     } else {
+        let emf = metric_lines(emf_writer);
         Box::new(Registry::default().with(layer.with_filter(logs)).with(emf))
     }
+}
+
+/// Installs [`subscriber`] for the process's environment, writing to stdout (CloudWatch).
+/// Call once, first thing in `main`, in place of lambda_http's `init_default_subscriber`.
+///
+/// # Panics
+/// If a global subscriber is already set (as lambda_http's does).
+pub fn init() {
+    tracing::subscriber::set_global_default(subscriber(&Settings::from_env(), std::io::stdout))
+        .expect("logging is initialised once, first thing in main");
 }
 
 /// `error: cause: cause ...`: an error and its whole `source()` chain on one line, for logs.

@@ -154,23 +154,19 @@ impl Visit for EmfField {
     }
 }
 
-/// Installs [`subscriber`] for the process's environment, writing to stdout (CloudWatch).
-/// Call once, first thing in `main`, in place of lambda_http's `init_default_subscriber`.
-///
-/// # Panics
-/// If a global subscriber is already set (as lambda_http's does).
-pub fn init() {
-    tracing::subscriber::set_global_default(subscriber(&Settings::from_env(), std::io::stdout))
-        .expect("logging is initialised once, first thing in main");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn an_emf_object_declares_its_one_metric_with_the_operation_and_dialect_dimensions() {
-        let v = emf_object("PasswordReset", Metric::CapLimited, "request", "native", 1_700);
+        let v = emf_object(
+            "PasswordReset",
+            Metric::CapLimited,
+            "request",
+            "native",
+            1_700,
+        );
         assert_eq!(v["_aws"]["Timestamp"], 1_700);
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "PasswordReset");

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use shared::events::recording::RecordingEvents;
 use shared::clock::FixedClock;
 use shared::domain::{EmailAddress, NewPassword, UserId};
+use shared::events::recording::RecordingEvents;
 use shared::http::{ApiRequest, handle};
 use shared::mail::recording::RecordingMailer;
 use shared::service::{Operation, Ports, ResetService};

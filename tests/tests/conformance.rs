@@ -280,7 +280,10 @@ async fn consume_adds_one_to_the_session_version_in_the_password_transaction<B: 
         // The spent code fails and moves neither the version nor the password-change mark.
         let mark = app.backend.password_changed_at("user-ada").await;
         assert!(app.consume(&code, "another good password").await.is_err());
-        assert_eq!(app.backend.session_version("user-ada").await, Some(expected));
+        assert_eq!(
+            app.backend.session_version("user-ada").await,
+            Some(expected)
+        );
         assert_eq!(app.backend.password_changed_at("user-ada").await, mark);
     }
 

@@ -54,7 +54,10 @@ impl Bus {
             .await
             .expect("queue attributes")
             .attributes
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
             .expect("the queue's ARN");
         events
             .put_rule()
@@ -117,7 +120,8 @@ impl Bus {
 }
 
 /// The service on DynamoDB (moto), a recording mailer and EventBridge at `endpoint`, with a
-/// response floor so the public path runs its deadlines.
+/// response floor so the public path runs its deadlines (long enough that a busy moto never
+/// makes the mail miss its own deadline).
 struct Setup {
     backend: Dynamo,
     service: ResetService,
@@ -126,20 +130,13 @@ struct Setup {
 }
 
 async fn setup(label: &str, bus: &str, events_endpoint: &str) -> Setup {
-    let overrides = [
-        ("EVENT_BUS_NAME", bus),
-        ("MIN_REQUEST_RESPONSE_MS", "300"),
-    ];
+    let overrides = [("EVENT_BUS_NAME", bus), ("MIN_REQUEST_RESPONSE_MS", "1500")];
     let backend = Dynamo::start(label, &overrides).await;
     let email = format!("ada.{}@example.com", moto::unique_prefix(label));
     backend.put_user("user-ada", &email).await;
     let config = backend.config();
     let client = shared::wiring::events_client(&moto::sdk_config(events_endpoint));
-    let sink = EventBridgeSink::new(
-        client,
-        bus.to_owned(),
-        config.observe.event_source.clone(),
-    );
+    let sink = EventBridgeSink::new(client, bus.to_owned(), config.observe.event_source.clone());
     let inbox = Arc::new(RecordingMailer::new());
     let service = Adapters::new(backend.adapter(), inbox.clone())
         .with_events(Arc::new(sink))
@@ -186,7 +183,10 @@ async fn request_consume_and_a_refused_mail_reach_a_queue_through_a_rule() {
     let bus = Bus::start(&prefix, "password-reset").await;
     let s = setup("events", &bus.name, &moto::endpoint()).await;
     let answers = flow(&s).await;
-    assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK), "{answers:?}");
+    assert!(
+        answers.iter().all(|(status, _)| *status == StatusCode::OK),
+        "{answers:?}"
+    );
 
     let events = bus.received().await;
     let kinds: Vec<(&str, &str)> = events
@@ -258,7 +258,11 @@ async fn an_unreachable_event_bus_leaves_every_answer_unchanged() {
     let up = Bus::start(&moto::unique_prefix("bus-up"), "password-reset").await;
     let healthy = setup("bus-up", &up.name, &moto::endpoint()).await;
     let expected = flow(&healthy).await;
-    assert_eq!(up.received().await.len(), 4, "the healthy bus got every event");
+    assert_eq!(
+        up.received().await.len(),
+        4,
+        "the healthy bus got every event"
+    );
 
     let proxy = FaultProxy::in_front_of_moto().await;
     // Only the EventBridge client goes through the proxy: DynamoDB and the mail are healthy.

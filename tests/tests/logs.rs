@@ -271,7 +271,10 @@ async fn the_metric_lines_are_emf_objects_that_carry_every_count() {
     app.post_from(Check, &check, ip).await; // invalid code
     app.post_from(Check, &check, ip).await; // the IP limit's 429
     app.events.fail_with(Some("InternalException"));
-    assert_eq!(app.consume(&code, "a fine new passphrase").await.status, StatusCode::OK);
+    assert_eq!(
+        app.consume(&code, "a fine new passphrase").await.status,
+        StatusCode::OK
+    );
     assert_eq!(
         app.consume(&code, "a fine new passphrase").await.status,
         StatusCode::BAD_REQUEST

@@ -12,6 +12,7 @@ mod conformance;
 mod docs;
 mod dynamodb;
 mod event_bus;
+mod event_timing;
 mod events;
 mod faults;
 mod hardening;

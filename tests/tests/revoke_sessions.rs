@@ -4,7 +4,9 @@
 //! change nothing and fail nothing.
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
+};
 use integration_tests::moto;
 use revoke_sessions::{Outcome, handle};
 use serde_json::{Value, json};
@@ -115,7 +117,10 @@ async fn a_completed_reset_signs_the_user_out_of_cognito_everywhere() {
 
     // Another detail-type and an unknown user: nothing happens, nothing fails.
     let other = event("PasswordResetRequested", "user-ada");
-    assert_eq!(handle(&cognito, &pool, other).await.unwrap(), Outcome::Ignored);
+    assert_eq!(
+        handle(&cognito, &pool, other).await.unwrap(),
+        Outcome::Ignored
+    );
     assert!(refreshes(&cognito, &pool, &client_id, &refresh).await);
     let stranger = event("PasswordResetCompleted", "user-nobody");
     assert_eq!(
@@ -133,7 +138,12 @@ async fn a_completed_reset_signs_the_user_out_of_cognito_everywhere() {
         "the refresh token is revoked"
     );
     assert!(
-        cognito.get_user().access_token(access).send().await.is_err(),
+        cognito
+            .get_user()
+            .access_token(access)
+            .send()
+            .await
+            .is_err(),
         "the access token is revoked"
     );
     assert!(
@@ -141,7 +151,9 @@ async fn a_completed_reset_signs_the_user_out_of_cognito_everywhere() {
         "other users keep their sessions"
     );
     assert!(
-        handle(&cognito, &pool, json!({"not": "an event"})).await.is_err(),
+        handle(&cognito, &pool, json!({"not": "an event"}))
+            .await
+            .is_err(),
         "a malformed event fails the invocation, so EventBridge retries it"
     );
 }

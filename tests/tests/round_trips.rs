@@ -113,7 +113,10 @@ async fn counted_service_on(
     let events = bus.map(|_| {
         let sdk = moto::sdk_config(&moto::endpoint());
         let events = shared::wiring::events_client(&sdk);
-        let conf = events.config().to_builder().interceptor(ses_counter.clone());
+        let conf = events
+            .config()
+            .to_builder()
+            .interceptor(ses_counter.clone());
         aws_sdk_eventbridge::Client::from_conf(conf.build())
     });
     let mut config = backend.config();

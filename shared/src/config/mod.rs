@@ -13,11 +13,11 @@ mod sections;
 mod settings;
 mod timeouts;
 
+pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
     RateLimits, StoreSettings, UsersTable,
 };
-pub use observe::ObserveSettings;
 pub use settings::{SETTINGS, Setting, TOKEN_KEY_SECRET_VAR, default_of};
 pub use timeouts::{SdkTimeoutVars, SdkTimeouts, argon2_settings};
 

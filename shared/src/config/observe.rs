@@ -28,7 +28,9 @@ impl ObserveSettings {
         // CloudWatch: 1..=255 printable ASCII characters, `AWS/` reserved.
         if metrics_namespace.len() > 255
             || metrics_namespace.starts_with("AWS/")
-            || !metrics_namespace.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+            || !metrics_namespace
+                .bytes()
+                .all(|b| b.is_ascii_graphic() || b == b' ')
         {
             return Err(ConfigError::new(
                 "METRICS_NAMESPACE",

@@ -91,7 +91,12 @@ impl ResetService {
         if !self.config.mail.notify_password_changed {
             return;
         }
-        let mail = render::changed_mail(locale, &self.config.mail.app_name, &user.email, &rfc3339(now));
+        let mail = render::changed_mail(
+            locale,
+            &self.config.mail.app_name,
+            &user.email,
+            &rfc3339(now),
+        );
         if let Err(e) = self.ports.mailer.send(&mail).await {
             tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
             self.mail_failed(&e, &user.id, Operation::Consume, None, None)

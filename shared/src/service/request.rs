@@ -209,10 +209,8 @@ impl ResetService {
                 false => Ok(()),
             }
         };
-        let (mailed, ()) = tokio::join!(
-            mailed,
-            self.publish(requested, deadlines.map(|d| d.events))
-        );
+        let (mailed, ()) =
+            tokio::join!(mailed, self.publish(requested, deadlines.map(|d| d.events)));
         mailed?;
         Ok(Some(Issued {
             code,
@@ -303,7 +301,13 @@ impl ResetService {
             return Ok(());
         };
         let events_deadline = deadlines.map(|d| d.events);
-        let failed = self.mail_failed(&e, &user.id, Operation::Request, Some(cmd.caller), events_deadline);
+        let failed = self.mail_failed(
+            &e,
+            &user.id,
+            Operation::Request,
+            Some(cmd.caller),
+            events_deadline,
+        );
         match (cmd.caller, cmd.opaque) {
             (Caller::Public, _) | (Caller::Server, true) => {
                 tracing::error!(error = %error_chain(&e), user_id = %user.id, "reset mail not sent; its slot stays taken");

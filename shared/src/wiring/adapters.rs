@@ -42,12 +42,10 @@ impl Store {
 
     /// An empty in-memory store, keeping a session version if `settings` name one.
     pub fn memory(settings: &StoreSettings) -> Self {
-        Self::Memory(Arc::new(
-            match settings.users.session_version_attribute {
-                Some(_) => MemoryStore::with_session_version(),
-                None => MemoryStore::new(),
-            },
-        ))
+        Self::Memory(Arc::new(match settings.users.session_version_attribute {
+            Some(_) => MemoryStore::with_session_version(),
+            None => MemoryStore::new(),
+        }))
     }
 
     /// The store as the service's reset-store port.

@@ -205,7 +205,13 @@ pub async fn service_from_clients(
     let warm =
         (op == Operation::Consume).then(|| tokio::task::spawn_blocking(crate::hashing::prewarm));
     let events_client = events.as_ref().map(|(_, client)| client);
-    prime(&dynamodb, &config.store.reset_table, mails.then_some(&ses), events_client).await;
+    prime(
+        &dynamodb,
+        &config.store.reset_table,
+        mails.then_some(&ses),
+        events_client,
+    )
+    .await;
     if let Some(warm) = warm {
         let _ = warm.await;
     }
@@ -245,7 +251,11 @@ async fn prime(
     };
     let bus = async {
         if let Some(events) = events
-            && let Err(e) = events.put_events().set_entries(Some(Vec::new())).send().await
+            && let Err(e) = events
+                .put_events()
+                .set_entries(Some(Vec::new()))
+                .send()
+                .await
         {
             tracing::debug!(error = %aws_sdk_eventbridge::error::DisplayErrorContext(&e), "EventBridge priming call answered");
         }

@@ -150,5 +150,6 @@ pub(crate) fn synthesized(var: &str) -> Option<Value> {
 }
 
 mod edge;
+mod observe;
 mod permissions;
 mod reset_table;

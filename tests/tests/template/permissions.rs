@@ -17,7 +17,7 @@ fn branches(v: &Value) -> Vec<&Value> {
 }
 
 /// Every IAM statement of the template, named by its resource and Sid.
-fn statements(t: &Value) -> Vec<(String, &Value)> {
+pub(super) fn statements(t: &Value) -> Vec<(String, &Value)> {
     let mut out = Vec::new();
     for (name, r) in resources(t) {
         let p = &r["Properties"];
@@ -41,7 +41,7 @@ fn statements(t: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-fn actions(s: &Value) -> Vec<String> {
+pub(super) fn actions(s: &Value) -> Vec<String> {
     as_list(&s["Action"])
         .into_iter()
         .filter_map(|a| a.as_str().map(str::to_owned))
@@ -49,7 +49,7 @@ fn actions(s: &Value) -> Vec<String> {
 }
 
 /// Resource entries as text (intrinsics serialized), both `Fn::If` arms.
-fn resource_texts(s: &Value) -> Vec<String> {
+pub(super) fn resource_texts(s: &Value) -> Vec<String> {
     as_list(&s["Resource"])
         .into_iter()
         .flat_map(branches)
