@@ -237,8 +237,13 @@ async fn the_dynamodb_and_ses_adapters_on_moto_log_no_secret_at_trace() {
 /// declares the metric it carries. Returns (metric, operation) -> count.
 fn emf_counts(namespace: &str) -> std::collections::BTreeMap<(String, String), u64> {
     let mut counts = std::collections::BTreeMap::new();
-    for line in logs().lines().filter(|l| l.starts_with("{\"_aws\"")) {
-        let emf: serde_json::Value = serde_json::from_str(line).expect("an EMF line is JSON");
+    let lines = logs();
+    let objects = lines.lines().filter_map(|l| {
+        serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .map(|v| (l, v))
+    });
+    for (line, emf) in objects.filter(|(_, v)| v.get("_aws").is_some()) {
         let directive = &emf["_aws"]["CloudWatchMetrics"][0];
         if directive["Namespace"] != namespace {
             continue;

@@ -21,7 +21,7 @@ const MAIL_DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
 /// How long before the response floor a public request's events must have been put: they go
 /// out beside the mail (and after a failed one), and the floor hides them.
-const EVENTS_DEADLINE_MARGIN: Duration = Duration::from_millis(10);
+const EVENTS_DEADLINE_MARGIN: Duration = Duration::from_millis(25);
 
 /// A public request's deadlines (epoch ms): the mail's, then the events'.
 #[derive(Debug, Clone, Copy)]
