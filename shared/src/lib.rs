@@ -23,6 +23,7 @@ pub mod invocation;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+mod recorder;
 pub mod service;
 pub mod store;
 pub mod wiring;

@@ -1,16 +1,14 @@
 //! An event sink that keeps every event in memory (tests) and may print it (the local API,
 //! where there is no bus). Events hold no secret, so printing them is safe.
 
-use std::sync::Mutex;
-
 use super::{EventError, EventSink, ResetEvent};
+use crate::recorder::Recorder;
 
 /// Keeps every event put, oldest first.
 #[derive(Default)]
 pub struct RecordingEvents {
-    put: Mutex<Vec<ResetEvent>>,
+    put: Recorder<ResetEvent>,
     print: bool,
-    fail_with: Mutex<Option<String>>,
 }
 
 impl RecordingEvents {
@@ -29,24 +27,19 @@ impl RecordingEvents {
 
     /// Every event put so far, oldest first.
     pub fn events(&self) -> Vec<ResetEvent> {
-        self.put.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.put.all()
     }
 
     /// Makes every following put fail as unavailable with `code` (or succeed again with `None`).
     pub fn fail_with(&self, code: Option<&str>) {
-        *self.fail_with.lock().unwrap_or_else(|e| e.into_inner()) = code.map(str::to_owned);
+        self.put.fail_with(code);
     }
 }
 
 #[async_trait::async_trait]
 impl EventSink for RecordingEvents {
     async fn put(&self, events: &[ResetEvent]) -> Result<(), EventError> {
-        if let Some(code) = self
-            .fail_with
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(code) = self.put.failure() {
             return Err(EventError::Unavailable { code });
         }
         if self.print {
@@ -54,10 +47,7 @@ impl EventSink for RecordingEvents {
                 println!("event {} {}", event.kind.detail_type(), event.detail());
             }
         }
-        self.put
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(events);
+        self.put.keep(events.iter().cloned());
         Ok(())
     }
 }

@@ -2,16 +2,14 @@
 //! mailbox (`GET /_dev/mailbox`) and the tests' inbox. Development only: it shows codes,
 //! which is its purpose, so it writes with `println!`, never through `tracing`.
 
-use std::sync::Mutex;
-
 use super::{Mail, MailError, Mailer};
+use crate::recorder::Recorder;
 
 /// Keeps every mail sent, newest last.
 #[derive(Default)]
 pub struct RecordingMailer {
-    sent: Mutex<Vec<Mail>>,
+    sent: Recorder<Mail>,
     print: bool,
-    fail_with: Mutex<Option<String>>,
 }
 
 impl RecordingMailer {
@@ -30,24 +28,19 @@ impl RecordingMailer {
 
     /// Every mail so far, oldest first.
     pub fn sent(&self) -> Vec<Mail> {
-        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.sent.all()
     }
 
     /// Makes every following send fail as rejected with `code` (or succeed again with `None`).
     pub fn fail_with(&self, code: Option<&str>) {
-        *self.fail_with.lock().unwrap_or_else(|e| e.into_inner()) = code.map(str::to_owned);
+        self.sent.fail_with(code);
     }
 }
 
 #[async_trait::async_trait]
 impl Mailer for RecordingMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        if let Some(code) = self
-            .fail_with
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(code) = self.sent.failure() {
             return Err(MailError::Rejected { code });
         }
         if self.print {
@@ -56,10 +49,7 @@ impl Mailer for RecordingMailer {
                 mail.to, mail.subject, mail.text
             );
         }
-        self.sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(mail.clone());
+        self.sent.keep([mail.clone()]);
         Ok(())
     }
 }
