@@ -198,8 +198,11 @@ async fn request_consume_and_a_refused_mail_reach_a_queue_through_a_rule() {
             )
         })
         .collect();
+    // At least once: a put whose answer is late may be retried by the SDK after EventBridge
+    // took it (seen on a loaded moto), so the same event can arrive twice.
     let mut sorted = kinds.clone();
     sorted.sort();
+    sorted.dedup();
     assert_eq!(
         sorted,
         [
@@ -258,10 +261,15 @@ async fn an_unreachable_event_bus_leaves_every_answer_unchanged() {
     let up = Bus::start(&moto::unique_prefix("bus-up"), "password-reset").await;
     let healthy = setup("bus-up", &up.name, &moto::endpoint()).await;
     let expected = flow(&healthy).await;
+    let mut got: Vec<String> = (up.received().await.iter())
+        .map(|e| format!("{} {}", e["detail-type"], e["detail"]["request_id"]))
+        .collect();
+    got.sort();
+    got.dedup();
     assert_eq!(
-        up.received().await.len(),
+        got.len(),
         4,
-        "the healthy bus got every event"
+        "the healthy bus got every event (at least once): {got:?}"
     );
 
     let proxy = FaultProxy::in_front_of_moto().await;
