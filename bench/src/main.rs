@@ -106,6 +106,8 @@ impl Fixture {
                 users: store,
                 mailer: Arc::new(RecordingMailer::new()),
                 clock: clock.clone(),
+                breach: Arc::new(shared::breach::AlwaysClean),
+                captcha: None,
             },
         );
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -122,6 +122,11 @@ export class PasswordResetStack extends cdk.Stack {
       SES_MAX_ATTEMPTS: '2',
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
       USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
+      PASSWORD_MIN_LENGTH: String(s.passwordMinLength),
+      PASSWORD_MAX_LENGTH: String(s.passwordMaxLength),
+      PWNED_PASSWORDS_URL: s.pwnedPasswordsUrl,
+      PWNED_PASSWORDS_FAIL_CLOSED: String(s.pwnedPasswordsFailClosed),
+      PWNED_PASSWORDS_MIN_COUNT: String(s.pwnedPasswordsMinCount),
       // Proves a request came through CloudFront (docs/deploy.md, "Client IP behind CloudFront").
       CLOUDFRONT_ORIGIN_SECRET: originSecret ? originSecret.secretValue.unsafeUnwrap() : '',
     };
@@ -178,6 +183,21 @@ export class PasswordResetStack extends cdk.Stack {
     consume.addEnvironment('ARGON2_MEMORY_KIB', String(s.argon2MemoryKib));
     consume.addEnvironment('ARGON2_ITERATIONS', String(s.argon2Iterations));
     consume.addEnvironment('ARGON2_PARALLELISM', String(s.argon2Parallelism));
+    // Only request checks a CAPTCHA; its secret stays in Secrets Manager, read once at init
+    // (template.yaml's CaptchaProvider, CaptchaSecretArn).
+    request.addEnvironment('CAPTCHA_PROVIDER', s.captchaProvider);
+    request.addEnvironment('CAPTCHA_SECRET_ARN', s.captchaSecretArn);
+    request.addEnvironment('CAPTCHA_SECRET', '');
+    request.addEnvironment('CAPTCHA_VERIFY_URL', '');
+    if (s.captchaSecretArn !== '') {
+      request.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadCaptchaSecret',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [s.captchaSecretArn],
+        }),
+      );
+    }
 
     // Least privilege, item by item: each function's statements name the item kinds (by their
     // partition-key prefix) it touches. TransactWriteItems is authorized per item action.

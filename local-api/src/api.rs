@@ -25,6 +25,7 @@ pub struct LocalApi {
     service: ResetService,
     mailbox: Option<Arc<RecordingMailer>>,
     store: Store,
+    pages: pages::PageSettings,
 }
 
 impl LocalApi {
@@ -107,10 +108,12 @@ impl LocalApi {
                 delay: std::time::Duration::from_millis(ms),
             }),
         });
+        let pages = pages::PageSettings::of(&config, options.captcha_site_key.as_deref());
         Ok(Self {
             service: adapters.service(config),
             mailbox,
             store,
+            pages,
         })
     }
 
@@ -150,7 +153,7 @@ impl LocalApi {
                 ApiError::UnsupportedMediaType.into_response()
             }
             (&Method::POST, "/_dev/sign-in") => dev::sign_in(&self.store, req.body()).await,
-            (&Method::GET, page) if pages::is_page(page) => pages::get(page),
+            (&Method::GET, page) if pages::is_page(page) => pages::get(page, &self.pages),
             (_, "/_dev/mailbox") => pages::method_not_allowed(),
             (_, page) if pages::is_page(page) => pages::method_not_allowed(),
             (_, "/_dev/sign-in") => ApiError::MethodNotAllowed.into_response(),

@@ -63,6 +63,9 @@ pub struct Options {
     /// `--allow-real-aws`: let `--store dynamodb` / `--mailer ses` reach AWS itself. Without
     /// it they must point at an emulator on this machine (see [`Options::check_aws_target`]).
     pub allow_real_aws: bool,
+    /// `--captcha-site-key KEY`: with `CAPTCHA_PROVIDER`, the public site key the demo request
+    /// page renders the provider's widget with (docs/captcha.md lists the providers' test keys).
+    pub captcha_site_key: Option<String>,
 }
 
 impl Default for Options {
@@ -79,6 +82,7 @@ impl Default for Options {
             verify_sender: false,
             mail_delay_ms: 0,
             allow_real_aws: false,
+            captcha_site_key: None,
         }
     }
 }
@@ -87,6 +91,7 @@ impl Default for Options {
 pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
                  [--mailer console|ses] [--verify-sender] [--mail-delay-ms N] [--allow-real-aws]
+                 [--captcha-site-key KEY]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
@@ -98,6 +103,8 @@ usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb]
   --allow-real-aws       let --store dynamodb / --mailer ses reach real AWS; without it their
                          endpoint (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_DYNAMODB / _SESV2) must
                          be on this machine (127.0.0.1, localhost, [::1]), e.g. the moto emulator
+  --captcha-site-key KEY with CAPTCHA_PROVIDER (and CAPTCHA_SECRET): the demo request page shows
+                         the provider's widget with this public key (docs/captcha.md)
 
 Every service setting is read from the environment (see README: Configuration).";
 
@@ -154,6 +161,9 @@ impl Options {
                     opts.mail_delay_ms = value("milliseconds")?
                         .parse()
                         .map_err(|_| "--mail-delay-ms needs a number".to_owned())?;
+                }
+                "--captcha-site-key" => {
+                    opts.captcha_site_key = Some(value("the provider's public site key")?);
                 }
                 "--create-tables" => opts.create_tables = true,
                 "--verify-sender" => opts.verify_sender = true,

@@ -135,6 +135,70 @@ async fn the_reset_page_has_labels_a_live_region_and_the_policy() {
 }
 
 #[tokio::test]
+async fn the_reset_page_shows_the_configured_length_bounds() {
+    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
+        "PASSWORD_MIN_LENGTH" => Some("12".into()),
+        "PASSWORD_MAX_LENGTH" => Some("64".into()),
+        _ => None,
+    })
+    .unwrap();
+    let api = LocalApi::build(&Options::default(), config).await.unwrap();
+    let body = get(&api, "/reset", None).await.into_body();
+    assert!(body.contains("12 to 64 characters"), "{body}");
+    assert!(body.contains("minlength=\"12\""));
+    assert!(!body.contains("{{"), "every placeholder is filled in");
+}
+
+#[tokio::test]
+async fn the_request_page_renders_the_captcha_widget_only_when_configured() {
+    let plain = get(&api().await, "/", None).await;
+    assert_eq!(
+        header(&plain, header::CONTENT_SECURITY_POLICY),
+        CONTENT_SECURITY_POLICY
+    );
+    assert!(
+        plain.body().contains("data-provider=\"\""),
+        "no provider, no widget"
+    );
+
+    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
+        "CAPTCHA_PROVIDER" => Some("turnstile".into()),
+        "CAPTCHA_SECRET" => Some("1x0000000000000000000000000000000AA".into()),
+        _ => None,
+    })
+    .unwrap();
+    let options = Options {
+        captcha_site_key: Some("1x00000000000000000000AA".into()),
+        ..Options::default()
+    };
+    let api = LocalApi::build(&options, config).await.unwrap();
+    let page = get(&api, "/", None).await;
+    let csp = header(&page, header::CONTENT_SECURITY_POLICY).to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://challenges.cloudflare.com"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-src https://challenges.cloudflare.com"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"));
+    let body = page.into_body();
+    assert!(body.contains("data-provider=\"turnstile\""));
+    assert!(body.contains("data-site-key=\"1x00000000000000000000AA\""));
+    assert!(
+        !body.contains("1x0000000000000000000000000000000AA"),
+        "never the secret"
+    );
+    // Only the request page loads the widget; the others keep the strict policy.
+    let reset = get(&api, "/reset", None).await;
+    assert_eq!(
+        header(&reset, header::CONTENT_SECURITY_POLICY),
+        CONTENT_SECURITY_POLICY
+    );
+}
+
+#[tokio::test]
 async fn a_query_string_does_not_change_the_page() {
     let api = api().await;
     let r = get(&api, "/reset?code=abc&x=1", None).await;

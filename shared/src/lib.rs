@@ -4,14 +4,18 @@
 //! Layers, inside out (hexagonal, ports and adapters):
 //! - [`domain`]: parse-don't-validate types. A value that exists is valid.
 //! - [`service`]: the three use cases (request, check, consume) over the ports. No AWS types.
-//! - [`store`], [`mail`], [`clock`]: the ports and their adapters (DynamoDB / memory, SES /
-//!   recording, system / fixed).
+//! - [`store`], [`mail`], [`clock`], [`breach`], [`captcha`]: the ports and their adapters
+//!   (DynamoDB / memory, SES / recording, system / fixed, the Pwned Passwords range API / always
+//!   clean, a provider's siteverify);
+//!   [`outbound`]: the HTTP client of the third-party APIs, the SDK's own connector.
 //! - [`http`]: the edge. An HTTP request becomes a command; one [`http::ApiError`] owns every
 //!   status and error body.
 //! - [`config`] and [`wiring`]: typed settings from the environment, and the adapters built
 //!   once at init; [`logging`]: the functions' subscriber, which keeps dependencies' payloads
 //!   out of the logs at every level.
 
+pub mod breach;
+pub mod captcha;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -19,6 +23,7 @@ pub mod hashing;
 pub mod http;
 pub mod logging;
 pub mod mail;
+pub mod outbound;
 pub mod service;
 pub mod store;
 pub mod wiring;

@@ -3,11 +3,13 @@
 //! that wires the real use cases to a store backend (memory, or DynamoDB on moto), a fixed clock
 //! and a mailer, with the one set of test settings ([`app::TestConfig`]), helpers to call the
 //! use cases and the HTTP edge; the handler-level [`edge::EdgeApp`] on the memory store; a
-//! Lambda Runtime API stand-in that runs the real function binaries ([`runtime_api`]).
+//! Lambda Runtime API stand-in that runs the real function binaries ([`runtime_api`]); a
+//! recording stand-in for the third-party APIs (breached passwords, CAPTCHA: [`fake_api`]).
 
 pub mod app;
 pub mod backend;
 pub mod edge;
+pub mod fake_api;
 pub mod faults;
 pub mod gate;
 pub mod moto;

@@ -8,6 +8,8 @@
 mod api;
 mod api_input;
 mod api_server;
+mod breached_passwords;
+mod captcha;
 mod conformance;
 mod docs;
 mod dynamodb;
@@ -20,6 +22,7 @@ mod local_api;
 mod local_api_edge;
 mod mail_timing;
 mod openapi;
+mod password_policy;
 mod policies;
 mod round_trips;
 mod runtime_base64;

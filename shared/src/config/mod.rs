@@ -3,15 +3,20 @@
 //! against README.md, template.yaml and the CDK settings.
 //!
 //! [`Config`] is a set of sections ([`PolicySettings`], [`LinkSettings`], [`EdgeSettings`],
-//! [`StoreSettings`], [`MailSettings`]) plus the token keys; each section is read by its own
-//! `read` and handed to the code that needs it, so a new setting has one obvious home.
+//! [`StoreSettings`], [`MailSettings`], [`PasswordSettings`], [`CaptchaSettings`]) plus the
+//! token keys; each section is read by its own `read` and handed to the code that needs it, so
+//! a new setting has one obvious home.
 
+mod credentials;
 mod env;
 mod keys;
 mod sections;
 mod settings;
 mod timeouts;
 
+pub use credentials::{
+    BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
+};
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
     RateLimits, StoreSettings, UsersTable,
@@ -72,6 +77,10 @@ pub struct Config {
     pub store: StoreSettings,
     /// Sender, product name, SES time bounds.
     pub mail: MailSettings,
+    /// The new-password policy and the breached-password check.
+    pub password: PasswordSettings,
+    /// The CAPTCHA public requests must pass; `None`: none (`CAPTCHA_PROVIDER` unset).
+    pub captcha: Option<CaptchaSettings>,
 }
 
 impl Config {
@@ -108,6 +117,8 @@ impl Config {
             edge: EdgeSettings::read(&env)?,
             store: StoreSettings::read(&env)?,
             mail: MailSettings::read(&env)?,
+            password: PasswordSettings::read(&env)?,
+            captcha: CaptchaSettings::read(&env)?,
         })
     }
 

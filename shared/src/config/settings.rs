@@ -66,6 +66,18 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("ARGON2_MEMORY_KIB", Some("19456")),
     Setting::new("ARGON2_ITERATIONS", Some("2")),
     Setting::new("ARGON2_PARALLELISM", Some("1")),
+    Setting::new("PASSWORD_MIN_LENGTH", Some("8")),
+    Setting::new("PASSWORD_MAX_LENGTH", Some("128")),
+    Setting::new(
+        "PWNED_PASSWORDS_URL",
+        Some("https://api.pwnedpasswords.com"),
+    ),
+    Setting::new("PWNED_PASSWORDS_FAIL_CLOSED", Some("false")),
+    Setting::new("PWNED_PASSWORDS_MIN_COUNT", Some("1")),
+    Setting::new("CAPTCHA_PROVIDER", None),
+    Setting::new("CAPTCHA_SECRET", None),
+    Setting::new("CAPTCHA_SECRET_ARN", None),
+    Setting::new("CAPTCHA_VERIFY_URL", None),
 ];
 
 /// The default of `name` in [`SETTINGS`].

@@ -14,7 +14,7 @@ pub use code::ResetCode;
 pub use email::{EmailAddress, EmailError};
 pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
 pub use locale::Locale;
-pub use password::{NewPassword, PasswordError};
+pub use password::{NewPassword, PasswordError, PasswordPolicy, PolicyError};
 
 /// Where a reset link carries its code (`LINK_CODE_IN`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

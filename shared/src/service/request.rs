@@ -5,6 +5,7 @@ use crate::clock::EpochSecs;
 use std::time::Duration;
 
 use super::{Caller, ClientIp, ResetService, ServiceError};
+use crate::captcha::CaptchaToken;
 use crate::domain::{
     CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
     UserId,
@@ -64,6 +65,8 @@ pub struct RequestReset {
     pub opaque: bool,
     /// Whom the per-IP limit counts the call against.
     pub client_ip: ClientIp,
+    /// Public callers, when a CAPTCHA is configured: the solved challenge's token.
+    pub captcha: Option<CaptchaToken>,
 }
 
 /// A code that was issued, for a server caller's `return_code`.
@@ -94,7 +97,11 @@ impl ResetService {
             let margin = MAIL_DEADLINE_MARGIN.min(floor / 4);
             started + (floor - margin).as_millis() as u64
         });
-        let result = self.request_inner(cmd, mail_deadline).await;
+        // The CAPTCHA first, before any lookup, and inside the floor.
+        let result = match self.pass_captcha(&cmd).await {
+            Ok(()) => self.request_inner(cmd, mail_deadline).await,
+            Err(e) => Err(e),
+        };
         if public {
             self.wait_for_floor(started, floor).await;
         }
