@@ -48,9 +48,9 @@ pub struct Outbound {
 impl Outbound {
     /// A client whose every call (connect, request, whole body) ends within `timeout`.
     pub fn new(timeout: Duration) -> Self {
+        // Connecting is bounded here; the whole exchange, body included, by `send`.
         let settings = HttpConnectorSettings::builder()
             .connect_timeout(timeout)
-            .read_timeout(timeout)
             .build();
         let connector = Connector::builder()
             .connector_settings(settings)

@@ -16,7 +16,7 @@ use crate::outbound::OutboundError;
 #[derive(Debug, thiserror::Error)]
 pub enum BreachError {
     /// The API did not answer in time, or could not be reached, or failed.
-    #[error("breached-password API unavailable: {0}")]
+    #[error("breached-password API unavailable")]
     Unavailable(#[from] OutboundError),
     /// The API answered something that is not a range answer.
     #[error("breached-password API answered something unreadable")]

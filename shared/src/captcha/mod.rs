@@ -45,7 +45,7 @@ impl std::fmt::Debug for CaptchaToken {
 #[derive(Debug, thiserror::Error)]
 pub enum CaptchaError {
     /// No answer in time, unreachable, or a non-2xx status.
-    #[error("CAPTCHA provider unavailable: {0}")]
+    #[error("CAPTCHA provider unavailable")]
     Unavailable(#[from] OutboundError),
     /// An answer that is not siteverify JSON.
     #[error("CAPTCHA provider answered something unreadable")]

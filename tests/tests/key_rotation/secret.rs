@@ -264,3 +264,42 @@ async fn reading_the_secret_at_init_costs_one_round_trip() {
         median(&mut env_only)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_captcha_secret_is_read_from_its_secret_at_init_beside_the_token_key() {
+    const CAPTCHA_SECRET: &str = "captcha-secret-from-secrets-manager";
+    let token_arn = create_secret("token", KEY_B).await;
+    let captcha_arn = create_secret("captcha", CAPTCHA_SECRET).await;
+    let read = |captcha_secret_in_env: Option<&'static str>| {
+        let (token_arn, captcha_arn) = (token_arn.clone(), captcha_arn.clone());
+        async move {
+            let vars = [
+                (TOKEN_KEY_SECRET_VAR, token_arn.as_str()),
+                ("CAPTCHA_PROVIDER", "hcaptcha"),
+                ("CAPTCHA_SECRET_ARN", captcha_arn.as_str()),
+                ("CAPTCHA_SECRET", captcha_secret_in_env.unwrap_or("")),
+                ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+                ("DEFAULT_CALLBACK_URL", CALLBACK),
+            ];
+            shared::wiring::config_with_secret(&moto::sdk_config(&moto::endpoint()), |k| {
+                vars.iter()
+                    .find(|(v, _)| *v == k)
+                    .map(|(_, x)| (*x).to_owned())
+            })
+            .await
+        }
+    };
+    let config = read(None).await.expect("both secrets are read");
+    let captcha = config.captcha.expect("the CAPTCHA is on");
+    assert_eq!(captcha.secret.as_str(), CAPTCHA_SECRET);
+    assert_eq!(
+        captcha.verify_url.as_str(),
+        "https://api.hcaptcha.com/siteverify"
+    );
+
+    // Both sources at once stop init, naming the setting, never a value.
+    let e = read(Some("also-in-the-environment")).await.unwrap_err();
+    assert_eq!(e.var, "CAPTCHA_SECRET_ARN");
+    assert!(!e.to_string().contains("also-in-the-environment"));
+    assert!(!e.to_string().contains(CAPTCHA_SECRET));
+}
