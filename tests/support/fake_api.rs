@@ -12,9 +12,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -87,31 +85,8 @@ impl FakeApi {
             received: Vec::new(),
             reply,
         }));
-        let (stop, stopped) = watch::channel(());
         let shared = state.clone();
-        tokio::spawn(async move {
-            let mut stop_accepting = stopped.clone();
-            loop {
-                let stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
-                        Err(_) => continue,
-                    },
-                    _ = stop_accepting.changed() => return,
-                };
-                let state = shared.clone();
-                let mut stopped = stopped.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| answer(state.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stopped.changed() => {}
-                    }
-                });
-            }
-        });
+        let stop = crate::serve::until_dropped(listener, move |req| answer(shared.clone(), req));
         Self {
             addr,
             state,

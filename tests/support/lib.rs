@@ -14,6 +14,7 @@ pub mod faults;
 pub mod gate;
 pub mod moto;
 pub mod runtime_api;
+pub mod serve;
 
 /// Instantiates each generic `async fn name<B: Backend>()` of a test file once per store
 /// adapter: `memory::name` (the in-memory store) and `dynamodb::name` (DynamoDB on moto), so
