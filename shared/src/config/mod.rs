@@ -70,7 +70,7 @@ pub struct Config {
     pub edge: EdgeSettings,
     /// Tables and DynamoDB time bounds.
     pub store: StoreSettings,
-    /// Sender, product name, SES time bounds.
+    /// Sender, reply-to, product name, mail templates, SES time bounds.
     pub mail: MailSettings,
 }
 
