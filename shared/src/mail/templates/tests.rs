@@ -233,100 +233,85 @@ fn otp_is_reserved_and_may_only_be_tested() {
 
 #[test]
 fn bad_template_folders_stop_init_naming_the_file() {
-    type Break = fn(&Folder);
-    let cases: &[(&str, Break, &str, &str)] = &[
+    use Change::{Remove, Write};
+    enum Change {
+        Write(&'static str, &'static [u8]),
+        Remove(&'static str),
+    }
+    let cases: &[(&str, Change, &str, &str)] = &[
         (
             "missing en file",
-            |f| {
-                f.remove("changed.en.html");
-            },
+            Remove("changed.en.html"),
             "changed.en.html",
             "en is required",
         ),
         (
             "syntax error",
-            |f| {
-                f.write("reset.de.txt", "{{ link }\n");
-            },
+            Write("reset.de.txt", b"{{ link }\n"),
             "reset.de.txt",
             "syntax error",
         ),
         (
             "unknown variable",
-            |f| {
-                f.write("reset.fr.html", "{{ user_name }}\n");
-            },
+            Write("reset.fr.html", b"{{ user_name }}\n"),
             "reset.fr.html",
             "unknown variable `user_name`",
         ),
         (
             "variable of the other mail",
-            |f| {
-                f.write("changed.en.txt", "{{ link }}\n");
-            },
+            Write("changed.en.txt", b"{{ link }}\n"),
             "changed.en.txt",
             "unknown variable `link`",
         ),
         (
             "incomplete locale",
-            |f| {
-                f.write("reset.es.txt", "hola\n");
-            },
+            Write("reset.es.txt", b"hola\n"),
             "reset.es.subject",
             "all six files",
         ),
         (
             "misnamed file",
-            |f| {
-                f.write("reset.en.htm.html", "x\n");
-            },
+            Write("reset.en.htm.html", b"x\n"),
             "reset.en.htm.html",
             "not a mail template name",
         ),
         (
             "unknown mail",
-            |f| {
-                f.write("welcome.en.txt", "x\n");
-            },
+            Write("welcome.en.txt", b"x\n"),
             "welcome.en.txt",
             "not a mail template name",
         ),
         (
             "two-line subject",
-            |f| {
-                f.write("reset.en.subject", "Reset\nBcc: x\n");
-            },
+            Write("reset.en.subject", b"Reset\nBcc: x\n"),
             "reset.en.subject",
             "one line",
         ),
         (
             "empty subject",
-            |f| {
-                f.write("changed.de.subject", "\n");
-            },
+            Write("changed.de.subject", b"\n"),
             "changed.de.subject",
             "one line",
         ),
         (
             "not UTF-8",
-            |f| {
-                f.write("reset.en.txt", b"\xff\xfe");
-            },
+            Write("reset.en.txt", b"\xff\xfe"),
             "reset.en.txt",
             "UTF-8",
         ),
         (
             "same locale twice",
-            |f| {
-                f.write("reset.EN.txt", "x\n");
-            },
+            Write("reset.EN.txt", b"x\n"),
             "reset.en.txt",
             "ignore case",
         ),
     ];
-    for (what, break_it, file, reason) in cases {
+    for (what, change, file, reason) in cases {
         let folder = Folder::with_built_in();
-        break_it(&folder);
+        match change {
+            Write(name, source) => folder.write(name, source),
+            Remove(name) => folder.remove(name),
+        };
         let err = Templates::from_dir(folder.path()).unwrap_err();
         let shown = err.to_string();
         assert!(
