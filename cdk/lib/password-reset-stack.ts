@@ -88,6 +88,21 @@ export class PasswordResetStack extends cdk.Stack {
         })
       : undefined;
 
+    // Your mail templates as a layer: the folder, alone, under /opt/<its name> (README, "Mail
+    // templates"). Checked at init: a bad file stops the functions, naming it.
+    const mailTemplates = s.mailTemplateDir
+      ? (() => {
+          const dir = path.resolve(s.mailTemplateDir);
+          const folder = path.basename(dir);
+          const layer = new lambda.LayerVersion(this, 'MailTemplates', {
+            description: `password-reset mail templates (${folder})`,
+            code: lambda.Code.fromAsset(path.dirname(dir), { exclude: ['*', `!${folder}`, `!${folder}/**`] }),
+            compatibleArchitectures: [lambda.Architecture.ARM_64],
+          });
+          return { folder, layer };
+        })()
+      : undefined;
+
     const environment: Record<string, string> = {
       TOKEN_HMAC_KEY_SECRET_ARN: tokenKey.secretArn,
       TOKEN_TTL_SECONDS: String(s.tokenTtlSeconds),
@@ -105,7 +120,9 @@ export class PasswordResetStack extends cdk.Stack {
       USERS_EMAIL_INDEX: s.usersEmailIndex,
       USERS_PASSWORD_ATTRIBUTE: s.usersPasswordAttribute,
       USERS_PASSWORD_CHANGED_ATTRIBUTE: s.usersPasswordChangedAttribute,
-      MAIL_FROM: s.mailFrom,
+      MAIL_FROM: s.mailFromName ? `${s.mailFromName} <${s.mailFrom}>` : s.mailFrom,
+      MAIL_REPLY_TO: s.mailReplyTo,
+      MAIL_TEMPLATE_DIR: mailTemplates ? `/opt/${mailTemplates.folder}` : '',
       SES_CONFIGURATION_SET: s.sesConfigurationSet,
       SERVER_KEY_SHA256: s.serverKeySha256,
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
@@ -170,6 +187,7 @@ export class PasswordResetStack extends cdk.Stack {
         memorySize,
         timeout: cdk.Duration.seconds(timeoutSeconds),
         environment,
+        layers: mailTemplates ? [mailTemplates.layer] : undefined,
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: s.logLevel as lambda.ApplicationLogLevel,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,

@@ -12,6 +12,15 @@ export interface Settings {
   /** Where a callback link carries the code: query (default) or fragment. */
   readonly linkCodeIn: 'query' | 'fragment';
   readonly mailFrom: string;
+  /** Display name for MAIL_FROM ("<name> <mailFrom>"); empty: the bare address. */
+  readonly mailFromName: string;
+  /** MAIL_REPLY_TO: an address or "Name <address>"; empty: replies go to the sender. */
+  readonly mailReplyTo: string;
+  /**
+   * A folder of mail templates on the machine that synthesizes (relative to cdk/), bundled as
+   * a layer at /opt/<folder name> and named by MAIL_TEMPLATE_DIR; empty: the built-in ones.
+   */
+  readonly mailTemplateDir: string;
   readonly sesConfigurationSet: string;
   readonly appName: string;
   readonly notifyPasswordChanged: boolean;
@@ -78,6 +87,9 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   defaultCallbackUrl: '',
   allowedCallbackUrls: '',
   linkCodeIn: 'query',
+  mailFromName: '',
+  mailReplyTo: '',
+  mailTemplateDir: '',
   sesConfigurationSet: '',
   appName: 'Example App',
   notifyPasswordChanged: true,
@@ -195,6 +207,11 @@ export function settingsFromContext(node: Node): Settings {
       'https://app.example.com',
     ),
     mailFrom: required('mailFrom', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'no-reply@example.com'),
+    mailFromName: ((v) => (/^[^"<>\\\x00-\x1f]{0,64}$/.test(v) ? v : fail('mailFromName', 'must be up to 64 characters without quotes, <, > or backslashes')))(
+      str('mailFromName', DEFAULTS.mailFromName),
+    ),
+    mailReplyTo: str('mailReplyTo', DEFAULTS.mailReplyTo),
+    mailTemplateDir: str('mailTemplateDir', DEFAULTS.mailTemplateDir),
     defaultCallbackUrl: str('defaultCallbackUrl', DEFAULTS.defaultCallbackUrl),
     allowedCallbackUrls: str('allowedCallbackUrls', DEFAULTS.allowedCallbackUrls),
     linkCodeIn: ((v) => (v === 'query' || v === 'fragment' ? v : fail('linkCodeIn', 'must be query or fragment')))(

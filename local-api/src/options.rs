@@ -66,6 +66,11 @@ pub struct Options {
     /// `--captcha-site-key KEY`: with `CAPTCHA_PROVIDER`, the public site key the demo request
     /// page renders the provider's widget with (docs/captcha.md lists the providers' test keys).
     pub captcha_site_key: Option<String>,
+    /// `--render-mail reset|changed [--locale TAG]`: print that mail rendered with sample
+    /// values from the configured templates (`MAIL_TEMPLATE_DIR`) and exit, serving nothing.
+    pub render_mail: Option<String>,
+    /// `--locale TAG` for `--render-mail` (default `en`).
+    pub locale: String,
 }
 
 impl Default for Options {
@@ -83,6 +88,8 @@ impl Default for Options {
             mail_delay_ms: 0,
             allow_real_aws: false,
             captcha_site_key: None,
+            render_mail: None,
+            locale: "en".to_owned(),
         }
     }
 }
@@ -92,6 +99,7 @@ pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
                  [--mailer console|ses] [--verify-sender] [--mail-delay-ms N] [--allow-real-aws]
                  [--captcha-site-key KEY]
+       local-api --render-mail reset|changed [--locale TAG]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
@@ -105,6 +113,10 @@ usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb]
                          be on this machine (127.0.0.1, localhost, [::1]), e.g. the moto emulator
   --captcha-site-key KEY with CAPTCHA_PROVIDER (and CAPTCHA_SECRET): the demo request page shows
                          the provider's widget with this public key (docs/captcha.md)
+  --render-mail KIND     print the reset or changed mail rendered with sample values from the
+                         configured templates (MAIL_TEMPLATE_DIR, else the built-in set), then exit
+  --locale TAG           with --render-mail: the language asked for (default en; a locale the
+                         templates lack renders in en, as a request for it would)
 
 Every service setting is read from the environment (see README: Configuration).";
 
@@ -165,6 +177,8 @@ impl Options {
                 "--captcha-site-key" => {
                     opts.captcha_site_key = Some(value("the provider's public site key")?);
                 }
+                "--render-mail" => opts.render_mail = Some(value("reset or changed")?),
+                "--locale" => opts.locale = value("a language tag")?,
                 "--create-tables" => opts.create_tables = true,
                 "--verify-sender" => opts.verify_sender = true,
                 "--allow-real-aws" => opts.allow_real_aws = true,
@@ -288,6 +302,21 @@ mod tests {
         assert!(parse(&["--store", "redis"]).unwrap_err().contains("redis"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(parse(&["--port"]).unwrap_err().contains("needs"));
+        assert!(
+            parse(&["--render-mail"])
+                .unwrap_err()
+                .contains("reset or changed")
+        );
+    }
+
+    #[test]
+    fn render_mail_takes_a_kind_and_a_locale_that_defaults_to_english() {
+        let o = parse(&["--render-mail", "reset", "--locale=de"]).unwrap();
+        assert_eq!(
+            (o.render_mail.as_deref(), o.locale.as_str()),
+            (Some("reset"), "de")
+        );
+        assert_eq!(parse(&["--render-mail=changed"]).unwrap().locale, "en");
     }
 
     #[test]

@@ -253,18 +253,31 @@ pub fn mailbox(mails: Option<&[Mail]>) -> http::Response<String> {
         }
     }
     let body = format!(
+        "<h1>Development mailbox</h1>\n\
+         <p>Every mail the local API sent, newest first. Reload to see new ones. Tools get \
+         this list as JSON (<code>curl http://127.0.0.1:PORT/_dev/mailbox</code>).</p>\n\
+         {items}<p class=\"dev-note\"><a href=\"/\">Ask for another reset</a> · \
+         <a href=\"/_dev/mail-preview\">Preview the mail templates</a></p>\n"
+    );
+    html(StatusCode::OK, &document("Mailbox", &body))
+}
+
+/// A dev page: the demo's head and stylesheet around `main` (trusted markup; escape values
+/// before they get here).
+pub fn document(title: &str, main: &str) -> String {
+    format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>Mailbox · password-reset demo</title>\n\
+         <title>{title} · password-reset demo</title>\n\
          <link rel=\"stylesheet\" href=\"/static/app.css\">\n</head>\n<body>\n\
-         <main class=\"card wide\">\n<h1>Development mailbox</h1>\n\
-         <p>Every mail the local API sent, newest first. Reload to see new ones. Tools get \
-         this list as JSON (<code>curl http://127.0.0.1:PORT/_dev/mailbox</code>).</p>\n\
-         {items}<p class=\"dev-note\"><a href=\"/\">Ask for another reset</a></p>\n\
-         </main>\n</body>\n</html>\n"
-    );
-    with_headers(StatusCode::OK, HTML, body)
+         <main class=\"card wide\">\n{main}</main>\n</body>\n</html>\n"
+    )
+}
+
+/// An HTML response with the pages' security headers.
+pub fn html(status: StatusCode, body: &str) -> http::Response<String> {
+    with_headers(status, HTML, body.to_owned())
 }
 
 #[cfg(test)]

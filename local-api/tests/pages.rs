@@ -1,5 +1,6 @@
 //! The demo pages through `LocalApi::respond`: content types, security headers, `Accept`
-//! negotiation of the mailbox, 405s, and the mailbox page showing a real reset mail's link.
+//! negotiation of the mailbox, 405s, the mailbox page showing a real reset mail's link, and the
+//! mail preview.
 
 use std::net::SocketAddr;
 
@@ -269,7 +270,13 @@ async fn the_mailbox_page_shows_each_mail_with_its_link_clickable() {
 #[tokio::test]
 async fn other_methods_on_pages_get_405_with_allow_get() {
     let api = api().await;
-    for path in ["/", "/reset", "/static/reset.js", "/_dev/mailbox"] {
+    for path in [
+        "/",
+        "/reset",
+        "/static/reset.js",
+        "/_dev/mailbox",
+        "/_dev/mail-preview",
+    ] {
         let r = call(&api, Method::POST, path, &[], "").await;
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(header(&r, header::ALLOW), "GET", "{path}");
@@ -283,5 +290,79 @@ async fn unknown_pages_and_assets_are_404_json() {
         let r = get(&api, path, Some(FIREFOX_ACCEPT)).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(header(&r, header::CONTENT_TYPE), "application/json");
+    }
+}
+
+#[tokio::test]
+async fn the_mail_preview_lists_every_template_and_renders_one_with_sample_values() {
+    let api = api().await;
+    let index = get(&api, "/_dev/mail-preview", None).await;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert_page_headers(&index, "/_dev/mail-preview");
+    for link in [
+        "template=reset&amp;locale=de",
+        "template=changed&amp;locale=fr",
+    ] {
+        assert!(index.body().contains(link), "the index lacks {link}");
+    }
+    assert!(
+        get(&api, "/", None)
+            .await
+            .body()
+            .contains("href=\"/_dev/mail-preview\""),
+        "the demo index links the preview"
+    );
+
+    let page = get(&api, "/_dev/mail-preview?template=reset&locale=de", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_page_headers(&page, "/_dev/mail-preview?template=reset&locale=de");
+    let body = page.body();
+    assert!(
+        body.contains("Passwort für Example App zurücksetzen"),
+        "{body}"
+    );
+    assert!(body.contains("code=sample-code-not-valid"), "a sample code");
+    assert!(
+        body.contains("&lt;a href="),
+        "the HTML part is shown as source"
+    );
+
+    let fallback = get(&api, "/_dev/mail-preview?template=changed&locale=es", None).await;
+    assert!(fallback.body().contains("the set has no <code>es</code>"));
+    assert!(
+        fallback
+            .body()
+            .contains("Your Example App password was changed")
+    );
+}
+
+#[tokio::test]
+async fn the_mail_previews_html_part_is_sandboxed_and_bad_arguments_are_400() {
+    let api = api().await;
+    let r = get(
+        &api,
+        "/_dev/mail-preview?template=reset&locale=fr&part=html",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.body().starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    let csp = header(&r, header::CONTENT_SECURITY_POLICY);
+    assert!(
+        csp.contains("sandbox") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    for (query, field) in [
+        ("template=welcome&locale=en", "template"),
+        ("template=reset&locale=%3Cscript%3E", "locale"),
+        ("template=reset&locale=en_US", "locale"),
+    ] {
+        let r = get(&api, &format!("/_dev/mail-preview?{query}"), None).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            r.body().contains(&format!("\"{field}\"")),
+            "{query}: {}",
+            r.body()
+        );
     }
 }

@@ -244,7 +244,7 @@ impl<B: Backend> TestApp<B> {
                         .default_callback
                         .expect("a default callback is configured"),
                 ),
-                locale: Locale::En,
+                locale: Locale::default(),
                 return_code: false,
                 send_email: true,
                 max_concurrent: None,
@@ -284,7 +284,7 @@ impl<B: Backend> TestApp<B> {
             .consume(ConsumeReset {
                 code: Some(code.clone()),
                 password: password(new_password),
-                locale: Locale::En,
+                locale: Locale::default(),
                 client_ip: ClientIp::Exempt,
             })
             .await

@@ -20,6 +20,7 @@ mod ip_limits;
 mod key_rotation;
 mod local_api;
 mod local_api_edge;
+mod mail_templates;
 mod mail_timing;
 mod openapi;
 mod password_policy;

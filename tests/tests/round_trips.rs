@@ -95,7 +95,7 @@ async fn counted_service(op: Operation, backend: &Dynamo) -> (ResetService, Coun
     );
     let ses = moto::sesv2();
     ses.create_email_identity()
-        .email_identity(backend.config().mail.from.as_str())
+        .email_identity(backend.config().mail.from.address().as_str())
         .send()
         .await
         .expect("verify the sender on moto");

@@ -75,7 +75,7 @@ pub struct Config {
     pub edge: EdgeSettings,
     /// Tables and DynamoDB time bounds.
     pub store: StoreSettings,
-    /// Sender, product name, SES time bounds.
+    /// Sender, reply-to, product name, mail templates, SES time bounds.
     pub mail: MailSettings,
     /// The new-password policy and the breached-password check.
     pub password: PasswordSettings,

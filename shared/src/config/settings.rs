@@ -49,6 +49,8 @@ pub const SETTINGS: &[Setting] = &[
     ),
     Setting::new("USERS_ENABLED_ATTRIBUTE", None),
     Setting::new("MAIL_FROM", Some("no-reply@example.com")),
+    Setting::new("MAIL_REPLY_TO", None),
+    Setting::new("MAIL_TEMPLATE_DIR", None),
     Setting::new("SES_CONFIGURATION_SET", None),
     Setting::new("SERVER_KEY_SHA256", None),
     Setting::new("RATE_LIMIT_REQUEST", Some("20/600")),

@@ -88,13 +88,13 @@ impl ResetService {
         }
         tracing::info!(user_id = %token.user_id, "password changed by reset");
         if self.config.mail.notify_password_changed {
-            let mail = render::changed_mail(
-                cmd.locale,
-                &self.config.mail.app_name,
-                &user.email,
-                &rfc3339(now),
-            );
-            if let Err(e) = self.ports.mailer.send(&mail).await {
+            let mail =
+                render::changed_mail(&self.config.mail, &cmd.locale, &user.email, &rfc3339(now));
+            let sent = match mail {
+                Ok(mail) => self.ports.mailer.send(&mail).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
                 // The password is changed either way; the notice is best effort.
                 tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
             }

@@ -262,15 +262,16 @@ impl ResetService {
             })?,
         };
         let mail = render::reset_mail(
-            cmd.locale,
-            &self.config.mail.app_name,
+            &self.config.mail,
+            &cmd.locale,
             &user.email,
             &link,
             self.config.policy.token_ttl.as_secs(),
         );
-        let sent = match deadline_ms {
-            None => self.ports.mailer.send(&mail).await,
-            Some(deadline) => {
+        let sent = match (mail, deadline_ms) {
+            (Err(e), _) => Err(e),
+            (Ok(mail), None) => self.ports.mailer.send(&mail).await,
+            (Ok(mail), Some(deadline)) => {
                 let left = deadline.saturating_sub(self.ports.clock.now_ms());
                 if left == 0 {
                     Err(MailError::DeadlineExceeded)

@@ -125,7 +125,8 @@ impl Adapters {
             ses,
             config.mail.from.clone(),
             config.mail.configuration_set.clone(),
-        );
+        )
+        .with_reply_to(config.mail.reply_to.clone());
         Self::new(Store::dynamodb(&config.store, dynamodb), Arc::new(mailer))
     }
 
