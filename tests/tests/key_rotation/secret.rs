@@ -18,18 +18,23 @@ async fn create_secret(label: &str, value: &str) -> String {
         .to_owned()
 }
 
-/// `config_with_secret` with the test settings (no `TOKEN_HMAC_KEY`) and `arn`.
-async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigError> {
-    let vars = [
-        (TOKEN_KEY_SECRET_VAR, arn),
-        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
-        ("DEFAULT_CALLBACK_URL", CALLBACK),
-    ];
+/// `config_with_secret` on moto with exactly these variables (no `TOKEN_HMAC_KEY` unless given).
+async fn config_from_vars(vars: &[(&str, &str)]) -> Result<shared::config::Config, ConfigError> {
     shared::wiring::config_with_secret(&moto::sdk_config(&moto::endpoint()), |k| {
         vars.iter()
             .find(|(v, _)| *v == k)
             .map(|(_, x)| (*x).to_owned())
     })
+    .await
+}
+
+/// `config_with_secret` with the test settings (no `TOKEN_HMAC_KEY`) and `arn`.
+async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigError> {
+    config_from_vars(&[
+        (TOKEN_KEY_SECRET_VAR, arn),
+        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+        ("DEFAULT_CALLBACK_URL", CALLBACK),
+    ])
     .await
 }
 
@@ -273,19 +278,14 @@ async fn the_captcha_secret_is_read_from_its_secret_at_init_beside_the_token_key
     let read = |captcha_secret_in_env: Option<&'static str>| {
         let (token_arn, captcha_arn) = (token_arn.clone(), captcha_arn.clone());
         async move {
-            let vars = [
+            config_from_vars(&[
                 (TOKEN_KEY_SECRET_VAR, token_arn.as_str()),
                 ("CAPTCHA_PROVIDER", "hcaptcha"),
                 ("CAPTCHA_SECRET_ARN", captcha_arn.as_str()),
                 ("CAPTCHA_SECRET", captcha_secret_in_env.unwrap_or("")),
                 ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
                 ("DEFAULT_CALLBACK_URL", CALLBACK),
-            ];
-            shared::wiring::config_with_secret(&moto::sdk_config(&moto::endpoint()), |k| {
-                vars.iter()
-                    .find(|(v, _)| *v == k)
-                    .map(|(_, x)| (*x).to_owned())
-            })
+            ])
             .await
         }
     };
