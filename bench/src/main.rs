@@ -273,7 +273,7 @@ fn argon2id_hash_rfc9106_second(bencher: Bencher) {
 }
 
 /// One reset mail (subject, text and HTML) from the compiled built-in templates, in German:
-/// the rendering every mailed request pays (MiniJinja, issue 17).
+/// the rendering every mailed request pays (upon, issue 17).
 #[divan::bench(sample_count = 1000)]
 fn render_reset_mail(bencher: Bencher) {
     let config = Config::from_lookup(Profile::Local { port: 3000 }, |_| None).expect("config");

@@ -7,21 +7,25 @@
 //! (syntax, variables, a render with sample values), so a bad one stops the function there,
 //! naming the file, instead of failing a user's mail.
 //!
-//! MiniJinja renders them: Jinja syntax, HTML autoescaping for `.html` files only, compiled
-//! once, no I/O at render time. Values are escaped by [`escape_html`], the escaping the mails
-//! always had (MiniJinja's own also escapes `/`, which would change every link's bytes).
+//! `upon` renders them: Jinja's `{{ variable }}` and `{% if variable %} … {% else %} … {% endif %}`,
+//! every value HTML-escaped in `.html` files by [`escape_html`] (the escaping the mails always
+//! had) and left as it is in the subject and text, compiled once, no I/O at render time. It was
+//! chosen over MiniJinja for its size: MiniJinja cost +352 KiB per binary, which the x86_64
+//! bootstraps did not have room for (BENCHMARKS.md); a mail needs variables and conditions, not
+//! a language. The statements a file may use are checked at init ([`scan`]), so a template
+//! cannot reach for a feature that would fail only when a user's mail is rendered.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use minijinja::syntax::SyntaxConfig;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use upon::{Engine, Value};
 
 use super::render::escape_html;
 use crate::domain::Locale;
 
 mod files;
+mod scan;
 
 pub use files::BUILT_IN;
 
@@ -55,8 +59,8 @@ impl MailKind {
     }
 
     /// The variables its templates may use; any other stops init. `otp` is reserved for short
-    /// codes, which are not issued yet: it is never set, so a template may only test it
-    /// (`{% if otp %}`).
+    /// codes, which are not issued yet: it has no value, so a template may only test it
+    /// (`{% if otp %}`); printing it fails the render, which the check at init catches.
     pub fn variables(self) -> &'static [&'static str] {
         match self {
             MailKind::Reset => &["app_name", "link", "otp", "minutes", "locale"],
@@ -97,21 +101,25 @@ impl Vars<'_> {
         }
     }
 
+    /// Every variable of every mail, those without a value as `None`: a condition on one is
+    /// false, printing one fails (see [`format_value`]).
     fn context(&self, locale: &str) -> Value {
-        let mut ctx = BTreeMap::from([
-            ("app_name", Value::from(self.app_name)),
-            ("locale", Value::from(locale)),
-        ]);
-        if let Some(link) = self.link {
-            ctx.insert("link", Value::from(link));
-        }
-        if let Some(minutes) = self.minutes {
-            ctx.insert("minutes", Value::from(minutes));
-        }
-        if let Some(at) = self.changed_at {
-            ctx.insert("changed_at", Value::from(at));
-        }
-        Value::from(ctx)
+        let text = |v: Option<&str>| v.map_or(Value::None, |s| Value::String(s.to_owned()));
+        let minutes = self
+            .minutes
+            .and_then(|m| i64::try_from(m).ok())
+            .map_or(Value::None, Value::Integer);
+        Value::Map(BTreeMap::from([
+            (
+                "app_name".to_owned(),
+                Value::String(self.app_name.to_owned()),
+            ),
+            ("locale".to_owned(), Value::String(locale.to_owned())),
+            ("link".to_owned(), text(self.link)),
+            ("minutes".to_owned(), minutes),
+            ("changed_at".to_owned(), text(self.changed_at)),
+            ("otp".to_owned(), Value::None),
+        ]))
     }
 }
 
@@ -153,7 +161,10 @@ impl TemplateError {
 
 /// A compiled, checked set of mail templates, shared by every invocation.
 pub struct Templates {
-    env: Environment<'static>,
+    /// Subjects and text parts: values as they are.
+    text: Engine<'static>,
+    /// HTML parts: values escaped.
+    html: Engine<'static>,
     /// Lowercased tag -> the tag as the file names spell it.
     locales: BTreeMap<String, String>,
     /// `built in` or the folder.
@@ -166,6 +177,29 @@ impl std::fmt::Debug for Templates {
             .field("origin", &self.origin)
             .field("locales", &self.locales.values().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+/// Prints a value into a subject or a text part: as it is. A variable without a value is an
+/// error, not an empty string, so a mail never goes out with a hole where a word should be.
+fn format_value(f: &mut upon::fmt::Formatter<'_>, value: &Value) -> upon::fmt::Result {
+    match value {
+        Value::None => Err(upon::fmt::Error::from(
+            "a variable without a value in this mail is printed (test it with {% if %})".to_owned(),
+        )),
+        other => upon::fmt::default(f, other),
+    }
+}
+
+/// Prints a value into an HTML part: escaped like every HTML value the service writes.
+fn format_html(f: &mut upon::fmt::Formatter<'_>, value: &Value) -> upon::fmt::Result {
+    match value {
+        Value::String(s) => {
+            use std::fmt::Write;
+            f.write_str(&escape_html(s))?;
+            Ok(())
+        }
+        other => format_value(f, other),
     }
 }
 
@@ -196,28 +230,10 @@ impl Templates {
         origin: &str,
         files: impl IntoIterator<Item = (String, String, String)>,
     ) -> Result<Templates, TemplateError> {
-        let mut env = Environment::new();
-        let syntax = SyntaxConfig::builder()
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(|e| TemplateError::new(origin, e.to_string()))?;
-        env.set_syntax(syntax);
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        env.set_formatter(|out, state, value| {
-            if matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe() {
-                out.write_str(&escape_html(&value.to_string()))
-                    .map_err(minijinja::Error::from)
-            } else {
-                minijinja::escape_formatter(out, state, value)
-            }
-        });
+        let mut text = Engine::new();
+        text.set_default_formatter(&format_value);
+        let mut html = Engine::new();
+        html.set_default_formatter(&format_html);
 
         let mut paths: BTreeMap<String, String> = BTreeMap::new();
         let mut locales: BTreeMap<String, String> = BTreeMap::new();
@@ -232,18 +248,14 @@ impl Templates {
                     format!("the same template as {other} (locale names ignore case)"),
                 ));
             }
-            env.add_template_owned(canonical.clone(), source)
-                .map_err(|e| TemplateError::new(&path, e.to_string()))?;
-            let template = env
-                .get_template(&canonical)
-                .map_err(|e| TemplateError::new(&path, e.to_string()))?;
+            let used = scan::variables(&source)
+                .map_err(|e| TemplateError::new(&path, format!("syntax error: {e}")))?;
+            let engine = if part == "html" { &mut html } else { &mut text };
+            engine
+                .add_template(canonical.clone(), source)
+                .map_err(|e| TemplateError::new(&path, format!("syntax error: {e}")))?;
             let allowed = kind.variables();
-            let unknown: BTreeSet<String> = template
-                .undeclared_variables(false)
-                .into_iter()
-                .filter(|v| !allowed.contains(&v.as_str()))
-                .collect();
-            if let Some(first) = unknown.first() {
+            if let Some(first) = used.iter().find(|v| !allowed.contains(&v.as_str())) {
                 return Err(TemplateError::new(
                     &path,
                     format!(
@@ -257,7 +269,8 @@ impl Templates {
             paths.insert(canonical, path);
         }
         let set = Templates {
-            env,
+            text,
+            html,
             locales,
             origin: origin.to_owned(),
         };
@@ -300,7 +313,7 @@ impl Templates {
                 let rendered = self
                     .render_in(kind, key, spelt, &vars)
                     .map_err(|(name, e)| {
-                        TemplateError::new(paths.get(&name).unwrap_or(&name), e.to_string())
+                        TemplateError::new(paths.get(&name).unwrap_or(&name), e)
                     })?;
                 if rendered.subject.is_empty() || rendered.subject.contains(['\n', '\r']) {
                     let name = format!("{}.{key}.subject", kind.name());
@@ -325,7 +338,7 @@ impl Templates {
     }
 
     /// Renders `kind` in the first locale of `locale` this set has, else in `en`. An error
-    /// names the template and the kind of failure, never a value (the link holds a code).
+    /// names the template, never a detail (it could quote a value, and the link holds a code).
     pub fn render(
         &self,
         kind: MailKind,
@@ -336,9 +349,8 @@ impl Templates {
             .lookup(|tag| self.locales.get_key_value(tag))
             .or_else(|| self.locales.get_key_value(FALLBACK))
             .ok_or_else(|| TemplateError::new(&self.origin, "no en templates"))?;
-        // Only the kind of failure: a detail could quote a value, and the link holds a code.
         self.render_in(kind, key, spelt, vars)
-            .map_err(|(name, e)| TemplateError::new(name, e.kind().to_string()))
+            .map_err(|(name, _)| TemplateError::new(name, "the template failed to render"))
     }
 
     fn render_in(
@@ -347,14 +359,20 @@ impl Templates {
         key: &str,
         spelt: &str,
         vars: &Vars<'_>,
-    ) -> Result<Rendered, (String, minijinja::Error)> {
+    ) -> Result<Rendered, (String, String)> {
         let ctx = vars.context(spelt);
         let part = |part: &str| {
             let name = format!("{}.{key}.{part}", kind.name());
-            self.env
-                .get_template(&name)
-                .and_then(|t| t.render(&ctx))
-                .map_err(|e| (name, e))
+            let engine = if part == "html" {
+                &self.html
+            } else {
+                &self.text
+            };
+            match engine.get_template(&name) {
+                Some(template) => template.render_from(&ctx).to_string(),
+                None => return Err((name, "missing".to_owned())),
+            }
+            .map_err(|e| (name, e.to_string()))
         };
         Ok(Rendered {
             locale: spelt.to_owned(),
