@@ -107,6 +107,8 @@ impl Fixture {
                 mailer: Arc::new(RecordingMailer::new()),
                 events: Arc::new(shared::events::NoEvents),
                 clock: clock.clone(),
+                breach: Arc::new(shared::breach::AlwaysClean),
+                captcha: None,
             },
         );
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -269,6 +271,32 @@ fn argon2id_hash_rfc9106_second(bencher: Bencher) {
     h.prewarm();
     let password = NewPassword::parse("a brand new passphrase").expect("valid password");
     bencher.bench_local(|| h.hash(&password).expect("hash"));
+}
+
+/// One reset mail (subject, text and HTML) from the compiled built-in templates, in German:
+/// the rendering every mailed request pays (upon, issue 17).
+#[divan::bench(sample_count = 1000)]
+fn render_reset_mail(bencher: Bencher) {
+    let config = Config::from_lookup(Profile::Local { port: 3000 }, |_| None).expect("config");
+    let to = EmailAddress::parse(KNOWN).expect("address");
+    let locale = shared::domain::Locale::only("de");
+    let link = format!("{CALLBACK}?code=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE");
+    bencher.bench_local(|| {
+        shared::mail::render::reset_mail(&config.mail, &locale, &to, &link, 3600).expect("mail")
+    });
+}
+
+/// Reading, compiling and checking a template folder (the built-in set, copied to a temporary
+/// folder): what `MAIL_TEMPLATE_DIR` adds to a cold start.
+#[divan::bench(sample_count = 100, sample_size = 1)]
+fn compile_template_folder(bencher: Bencher) {
+    let dir = std::env::temp_dir().join(format!("bench-mail-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    for (name, source) in shared::mail::templates::BUILT_IN {
+        std::fs::write(dir.join(name), source).expect("file");
+    }
+    bencher.bench_local(|| shared::mail::templates::Templates::from_dir(&dir).expect("templates"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn fresh_hash() -> String {

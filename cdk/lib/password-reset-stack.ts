@@ -91,6 +91,22 @@ export class PasswordResetStack extends cdk.Stack {
 
     // SES feedback (sesFeedbackEvents) may bring its own configuration set.
     const sesConfigurationSet = addSesFeedback(this, s);
+
+    // Your mail templates as a layer: the folder, alone, under /opt/<its name> (README, "Mail
+    // templates"). Checked at init: a bad file stops the functions, naming it.
+    const mailTemplates = s.mailTemplateDir
+      ? (() => {
+          const dir = path.resolve(s.mailTemplateDir);
+          const folder = path.basename(dir);
+          const layer = new lambda.LayerVersion(this, 'MailTemplates', {
+            description: `password-reset mail templates (${folder})`,
+            code: lambda.Code.fromAsset(path.dirname(dir), { exclude: ['*', `!${folder}`, `!${folder}/**`] }),
+            compatibleArchitectures: [lambda.Architecture.ARM_64],
+          });
+          return { folder, layer };
+        })()
+      : undefined;
+
     const environment: Record<string, string> = {
       TOKEN_HMAC_KEY_SECRET_ARN: tokenKey.secretArn,
       TOKEN_TTL_SECONDS: String(s.tokenTtlSeconds),
@@ -108,7 +124,9 @@ export class PasswordResetStack extends cdk.Stack {
       USERS_EMAIL_INDEX: s.usersEmailIndex,
       USERS_PASSWORD_ATTRIBUTE: s.usersPasswordAttribute,
       USERS_PASSWORD_CHANGED_ATTRIBUTE: s.usersPasswordChangedAttribute,
-      MAIL_FROM: s.mailFrom,
+      MAIL_FROM: s.mailFromName ? `${s.mailFromName} <${s.mailFrom}>` : s.mailFrom,
+      MAIL_REPLY_TO: s.mailReplyTo,
+      MAIL_TEMPLATE_DIR: mailTemplates ? `/opt/${mailTemplates.folder}` : '',
       SES_CONFIGURATION_SET: sesConfigurationSet,
       SERVER_KEY_SHA256: s.serverKeySha256,
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
@@ -129,6 +147,11 @@ export class PasswordResetStack extends cdk.Stack {
       EVENT_BUS_NAME: s.eventBusName,
       EVENT_SOURCE: s.eventSource,
       METRICS_NAMESPACE: s.metricsNamespace,
+      PASSWORD_MIN_LENGTH: String(s.passwordMinLength),
+      PASSWORD_MAX_LENGTH: String(s.passwordMaxLength),
+      PWNED_PASSWORDS_URL: s.pwnedPasswordsUrl,
+      PWNED_PASSWORDS_FAIL_CLOSED: String(s.pwnedPasswordsFailClosed),
+      PWNED_PASSWORDS_MIN_COUNT: String(s.pwnedPasswordsMinCount),
       // Proves a request came through CloudFront (docs/deploy.md, "Client IP behind CloudFront").
       CLOUDFRONT_ORIGIN_SECRET: originSecret ? originSecret.secretValue.unsafeUnwrap() : '',
     };
@@ -172,6 +195,7 @@ export class PasswordResetStack extends cdk.Stack {
         memorySize,
         timeout: cdk.Duration.seconds(timeoutSeconds),
         environment,
+        layers: mailTemplates ? [mailTemplates.layer] : undefined,
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: s.logLevel as lambda.ApplicationLogLevel,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
@@ -185,6 +209,21 @@ export class PasswordResetStack extends cdk.Stack {
     consume.addEnvironment('ARGON2_MEMORY_KIB', String(s.argon2MemoryKib));
     consume.addEnvironment('ARGON2_ITERATIONS', String(s.argon2Iterations));
     consume.addEnvironment('ARGON2_PARALLELISM', String(s.argon2Parallelism));
+    // Only request checks a CAPTCHA; its secret stays in Secrets Manager, read once at init
+    // (template.yaml's CaptchaProvider, CaptchaSecretArn).
+    request.addEnvironment('CAPTCHA_PROVIDER', s.captchaProvider);
+    request.addEnvironment('CAPTCHA_SECRET_ARN', s.captchaSecretArn);
+    request.addEnvironment('CAPTCHA_SECRET', '');
+    request.addEnvironment('CAPTCHA_VERIFY_URL', '');
+    if (s.captchaSecretArn !== '') {
+      request.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadCaptchaSecret',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [s.captchaSecretArn],
+        }),
+      );
+    }
 
     // Least privilege, item by item: each function's statements name the item kinds (by their
     // partition-key prefix) it touches. TransactWriteItems is authorized per item action.

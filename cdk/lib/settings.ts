@@ -12,6 +12,15 @@ export interface Settings {
   /** Where a callback link carries the code: query (default) or fragment. */
   readonly linkCodeIn: 'query' | 'fragment';
   readonly mailFrom: string;
+  /** Display name for MAIL_FROM ("<name> <mailFrom>"); empty: the bare address. */
+  readonly mailFromName: string;
+  /** MAIL_REPLY_TO: an address or "Name <address>"; empty: replies go to the sender. */
+  readonly mailReplyTo: string;
+  /**
+   * A folder of mail templates on the machine that synthesizes (relative to cdk/), bundled as
+   * a layer at /opt/<folder name> and named by MAIL_TEMPLATE_DIR; empty: the built-in ones.
+   */
+  readonly mailTemplateDir: string;
   readonly sesConfigurationSet: string;
   readonly appName: string;
   readonly notifyPasswordChanged: boolean;
@@ -28,6 +37,17 @@ export interface Settings {
   readonly argon2Iterations: number;
   readonly argon2Parallelism: number;
   readonly serverKeySha256: string;
+  /** New passwords: length bounds (PASSWORD_*), the breached-password check (PWNED_PASSWORDS_*). */
+  readonly passwordMinLength: number;
+  readonly passwordMaxLength: number;
+  /** Base URL of the Pwned Passwords range API; "off" disables the check. */
+  readonly pwnedPasswordsUrl: string;
+  readonly pwnedPasswordsFailClosed: boolean;
+  readonly pwnedPasswordsMinCount: number;
+  /** CAPTCHA on public requests (request only): empty provider = none. */
+  readonly captchaProvider: '' | 'turnstile' | 'hcaptcha' | 'recaptcha';
+  /** ARN of the Secrets Manager secret holding the provider's secret key; required with a provider. */
+  readonly captchaSecretArn: string;
   /** Empty: the stack creates a demo users table. */
   readonly usersTableName: string;
   readonly usersKeyAttribute: string;
@@ -76,6 +96,9 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   defaultCallbackUrl: '',
   allowedCallbackUrls: '',
   linkCodeIn: 'query',
+  mailFromName: '',
+  mailReplyTo: '',
+  mailTemplateDir: '',
   sesConfigurationSet: '',
   appName: 'Example App',
   notifyPasswordChanged: true,
@@ -91,6 +114,13 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   argon2Iterations: 3,
   argon2Parallelism: 4,
   serverKeySha256: '',
+  passwordMinLength: 8,
+  passwordMaxLength: 128,
+  pwnedPasswordsUrl: 'https://api.pwnedpasswords.com',
+  pwnedPasswordsFailClosed: false,
+  pwnedPasswordsMinCount: 1,
+  captchaProvider: '',
+  captchaSecretArn: '',
   usersTableName: '',
   usersKeyAttribute: 'id',
   usersEmailAttribute: 'email',
@@ -174,6 +204,20 @@ export function settingsFromContext(node: Node): Settings {
   if (!/^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+)?$/.test(alarmTopicArn)) fail('alarmTopicArn', 'must be an SNS topic ARN');
   const rps = (key: keyof Settings, dflt: number) => num(key, dflt, 1, 1_000_000);
   if (!/^([0-9a-fA-F]{64})?$/.test(serverKeySha256)) fail('serverKeySha256', 'must be 64 hex characters');
+  const passwordMinLength = num('passwordMinLength', DEFAULTS.passwordMinLength, 8, 64);
+  const passwordMaxLength = num('passwordMaxLength', DEFAULTS.passwordMaxLength, 8, 256);
+  if (passwordMaxLength < passwordMinLength) fail('passwordMaxLength', 'must be at least passwordMinLength');
+  const pwnedPasswordsUrl = str('pwnedPasswordsUrl', DEFAULTS.pwnedPasswordsUrl);
+  if (!/^(off|https:\/\/.+)$/.test(pwnedPasswordsUrl)) fail('pwnedPasswordsUrl', 'must be an https URL or off');
+  const captchaProvider = str('captchaProvider', DEFAULTS.captchaProvider);
+  if (!['', 'turnstile', 'hcaptcha', 'recaptcha'].includes(captchaProvider)) {
+    fail('captchaProvider', 'must be turnstile, hcaptcha, recaptcha or empty');
+  }
+  const captchaSecretArn = str('captchaSecretArn', DEFAULTS.captchaSecretArn);
+  if (!/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+)?$/.test(captchaSecretArn)) {
+    fail('captchaSecretArn', 'must be a Secrets Manager secret ARN');
+  }
+  if (captchaProvider !== '' && captchaSecretArn === '') fail('captchaSecretArn', 'is required with captchaProvider');
 
   return {
     allowedCallbackOrigins: required(
@@ -182,6 +226,11 @@ export function settingsFromContext(node: Node): Settings {
       'https://app.example.com',
     ),
     mailFrom: required('mailFrom', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'no-reply@example.com'),
+    mailFromName: ((v) => (/^[^"<>\\\x00-\x1f]{0,64}$/.test(v) ? v : fail('mailFromName', 'must be up to 64 characters without quotes, <, > or backslashes')))(
+      str('mailFromName', DEFAULTS.mailFromName),
+    ),
+    mailReplyTo: str('mailReplyTo', DEFAULTS.mailReplyTo),
+    mailTemplateDir: str('mailTemplateDir', DEFAULTS.mailTemplateDir),
     defaultCallbackUrl: str('defaultCallbackUrl', DEFAULTS.defaultCallbackUrl),
     allowedCallbackUrls: str('allowedCallbackUrls', DEFAULTS.allowedCallbackUrls),
     linkCodeIn: ((v) => (v === 'query' || v === 'fragment' ? v : fail('linkCodeIn', 'must be query or fragment')))(
@@ -202,6 +251,13 @@ export function settingsFromContext(node: Node): Settings {
     argon2Iterations: num('argon2Iterations', DEFAULTS.argon2Iterations, 1, 16),
     argon2Parallelism: num('argon2Parallelism', DEFAULTS.argon2Parallelism, 1, 16),
     serverKeySha256,
+    passwordMinLength,
+    passwordMaxLength,
+    pwnedPasswordsUrl,
+    pwnedPasswordsFailClosed: bool('pwnedPasswordsFailClosed', DEFAULTS.pwnedPasswordsFailClosed),
+    pwnedPasswordsMinCount: num('pwnedPasswordsMinCount', DEFAULTS.pwnedPasswordsMinCount, 1, 1_000_000_000),
+    captchaProvider: captchaProvider as Settings['captchaProvider'],
+    captchaSecretArn,
     usersTableName: str('usersTableName', DEFAULTS.usersTableName),
     usersKeyAttribute: str('usersKeyAttribute', DEFAULTS.usersKeyAttribute),
     usersEmailAttribute: str('usersEmailAttribute', DEFAULTS.usersEmailAttribute),

@@ -19,13 +19,14 @@ use shared::wiring::{Adapters, Store};
 
 use crate::options::{MailerKind, Options, StoreKind};
 use crate::seed::Seed;
-use crate::{BoxError, dev, pages};
+use crate::{BoxError, dev, pages, preview};
 
 /// The local API's state: the service plus the dev-only views of its adapters.
 pub struct LocalApi {
     service: ResetService,
     mailbox: Option<Arc<RecordingMailer>>,
     store: Store,
+    pages: pages::PageSettings,
 }
 
 impl LocalApi {
@@ -82,16 +83,20 @@ impl LocalApi {
                 if options.verify_sender {
                     client
                         .create_email_identity()
-                        .email_identity(config.mail.from.as_str())
+                        .email_identity(config.mail.from.address().as_str())
                         .send()
                         .await?;
-                    println!("asked SES to verify the sender {}", config.mail.from);
+                    println!(
+                        "asked SES to verify the sender {}",
+                        config.mail.from.address()
+                    );
                 }
                 let mailer = SesMailer::new(
                     client,
                     config.mail.from.clone(),
                     config.mail.configuration_set.clone(),
-                );
+                )
+                .with_reply_to(config.mail.reply_to.clone());
                 (Arc::new(mailer), None)
             }
             _ => {
@@ -111,10 +116,12 @@ impl LocalApi {
             })
             // No bus here: each event is printed, as the mails are.
             .with_events(Arc::new(RecordingEvents::printing()));
+        let pages = pages::PageSettings::of(&config, options.captcha_site_key.as_deref());
         Ok(Self {
             service: adapters.service(config),
             mailbox,
             store,
+            pages,
         })
     }
 
@@ -150,14 +157,18 @@ impl LocalApi {
                 pages::mailbox(self.mailbox.as_ref().map(|m| m.sent()).as_deref())
             }
             (&Method::GET, "/_dev/mailbox") => dev::mailbox_json(&self.mailbox()),
+            (&Method::GET, "/_dev/mail-preview") => {
+                preview::page(self.service.config(), req.uri().query())
+            }
             (&Method::POST, "/_dev/sign-in") if !is_json(req.headers()) => {
                 ApiError::UnsupportedMediaType.into_response()
             }
             (&Method::POST, "/_dev/sign-in") => dev::sign_in(&self.store, req.body()).await,
-            (&Method::GET, page) if pages::is_page(page) => pages::get(page),
+            (&Method::GET, page) if pages::is_page(page) => pages::get(page, &self.pages),
             (_, "/_dev/mailbox") => pages::method_not_allowed(),
             (_, page) if pages::is_page(page) => pages::method_not_allowed(),
             (_, "/_dev/sign-in") => ApiError::MethodNotAllowed.into_response(),
+            (_, "/_dev/mail-preview") => pages::method_not_allowed(),
             _ => ApiError::NotFound.into_response(),
         }
     }

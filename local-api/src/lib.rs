@@ -1,5 +1,5 @@
 //! The local API: the same three handlers the Lambda functions run, mounted on one port, with
-//! development extras under `/_dev/` (the mailbox). In-memory store and a console mailer by
+//! development extras under `/_dev/` (the mailbox, the mail preview). In-memory store and a console mailer by
 //! default, so it runs on a laptop with no AWS account; `--store dynamodb` and `--mailer ses`
 //! switch to the real adapters (endpoint from `AWS_ENDPOINT_URL`, e.g. the moto emulator).
 //! Demo pages (`/`, `/reset`, the mailbox as HTML) let a person walk the reset in a browser.
@@ -8,6 +8,7 @@ mod api;
 mod dev;
 pub mod options;
 pub mod pages;
+pub mod preview;
 mod seed;
 mod server;
 

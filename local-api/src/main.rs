@@ -27,11 +27,35 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(template) = &options.render_mail {
+        return render_mail(options.port, template, &options.locale);
+    }
     match run(options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("local-api: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--render-mail`: one mail from the configured templates, with sample values, on stdout.
+fn render_mail(port: u16, template: &str, locale: &str) -> ExitCode {
+    let config = match Config::from_lookup(Profile::Local { port }, |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("local-api: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match local_api::preview::sample(&config, template, locale) {
+        Ok(mail) => {
+            print!("{}", local_api::preview::as_text(&mail));
+            ExitCode::SUCCESS
+        }
+        Err((field, message)) => {
+            eprintln!("local-api: --render-mail: {field} {message}");
+            ExitCode::from(2)
         }
     }
 }

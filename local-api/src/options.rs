@@ -63,6 +63,14 @@ pub struct Options {
     /// `--allow-real-aws`: let `--store dynamodb` / `--mailer ses` reach AWS itself. Without
     /// it they must point at an emulator on this machine (see [`Options::check_aws_target`]).
     pub allow_real_aws: bool,
+    /// `--captcha-site-key KEY`: with `CAPTCHA_PROVIDER`, the public site key the demo request
+    /// page renders the provider's widget with (docs/captcha.md lists the providers' test keys).
+    pub captcha_site_key: Option<String>,
+    /// `--render-mail reset|changed [--locale TAG]`: print that mail rendered with sample
+    /// values from the configured templates (`MAIL_TEMPLATE_DIR`) and exit, serving nothing.
+    pub render_mail: Option<String>,
+    /// `--locale TAG` for `--render-mail` (default `en`).
+    pub locale: String,
 }
 
 impl Default for Options {
@@ -79,6 +87,9 @@ impl Default for Options {
             verify_sender: false,
             mail_delay_ms: 0,
             allow_real_aws: false,
+            captcha_site_key: None,
+            render_mail: None,
+            locale: "en".to_owned(),
         }
     }
 }
@@ -87,6 +98,8 @@ impl Default for Options {
 pub const USAGE: &str = "\
 usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb] [--create-tables]
                  [--mailer console|ses] [--verify-sender] [--mail-delay-ms N] [--allow-real-aws]
+                 [--captcha-site-key KEY]
+       local-api --render-mail reset|changed [--locale TAG]
 
   --port N               listen on 127.0.0.1:N (default 3000, 0 = any free port)
   --user EMAIL:PASSWORD  seed an account (repeatable; default: demo@example.com:demo-password-1)
@@ -98,6 +111,12 @@ usage: local-api [--port N] [--user EMAIL:PASSWORD]... [--store memory|dynamodb]
   --allow-real-aws       let --store dynamodb / --mailer ses reach real AWS; without it their
                          endpoint (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_DYNAMODB / _SESV2) must
                          be on this machine (127.0.0.1, localhost, [::1]), e.g. the moto emulator
+  --captcha-site-key KEY with CAPTCHA_PROVIDER (and CAPTCHA_SECRET): the demo request page shows
+                         the provider's widget with this public key (docs/captcha.md)
+  --render-mail KIND     print the reset or changed mail rendered with sample values from the
+                         configured templates (MAIL_TEMPLATE_DIR, else the built-in set), then exit
+  --locale TAG           with --render-mail: the language asked for (default en; a locale the
+                         templates lack renders in en, as a request for it would)
 
 Every service setting is read from the environment (see README: Configuration).";
 
@@ -155,6 +174,11 @@ impl Options {
                         .parse()
                         .map_err(|_| "--mail-delay-ms needs a number".to_owned())?;
                 }
+                "--captcha-site-key" => {
+                    opts.captcha_site_key = Some(value("the provider's public site key")?);
+                }
+                "--render-mail" => opts.render_mail = Some(value("reset or changed")?),
+                "--locale" => opts.locale = value("a language tag")?,
                 "--create-tables" => opts.create_tables = true,
                 "--verify-sender" => opts.verify_sender = true,
                 "--allow-real-aws" => opts.allow_real_aws = true,
@@ -278,6 +302,21 @@ mod tests {
         assert!(parse(&["--store", "redis"]).unwrap_err().contains("redis"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(parse(&["--port"]).unwrap_err().contains("needs"));
+        assert!(
+            parse(&["--render-mail"])
+                .unwrap_err()
+                .contains("reset or changed")
+        );
+    }
+
+    #[test]
+    fn render_mail_takes_a_kind_and_a_locale_that_defaults_to_english() {
+        let o = parse(&["--render-mail", "reset", "--locale=de"]).unwrap();
+        assert_eq!(
+            (o.render_mail.as_deref(), o.locale.as_str()),
+            (Some("reset"), "de")
+        );
+        assert_eq!(parse(&["--render-mail=changed"]).unwrap().locale, "en");
     }
 
     #[test]

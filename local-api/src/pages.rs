@@ -4,6 +4,7 @@
 //! scripts or styles, so every page is served with a strict Content-Security-Policy.
 
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use shared::config::{CaptchaProvider, Config};
 use shared::http::ApiError;
 use shared::mail::Mail;
 use shared::mail::render::escape_html as escape;
@@ -41,11 +42,87 @@ pub fn is_page(path: &str) -> bool {
     find(path).is_some()
 }
 
-/// `GET` of an embedded page or asset; 404 for any other path.
-pub fn get(path: &str) -> http::Response<String> {
+/// What the pages show of the settings: `/reset` tells the password rules the service
+/// applies (its `{{password_min}}` and `{{password_max}}` are filled in when served), and `/`
+/// renders the CAPTCHA provider's widget when one is configured (`{{captcha_provider}}`,
+/// `{{captcha_site_key}}`), with the provider's origins added to that page's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSettings {
+    /// `PASSWORD_MIN_LENGTH`.
+    pub password_min: usize,
+    /// `PASSWORD_MAX_LENGTH`.
+    pub password_max: usize,
+    /// `CAPTCHA_PROVIDER` and the public site key (`--captcha-site-key`), when both are set.
+    pub captcha: Option<(CaptchaProvider, String)>,
+}
+
+impl PageSettings {
+    /// The values of `config`, with the CAPTCHA widget's public `site_key`.
+    pub fn of(config: &Config, site_key: Option<&str>) -> Self {
+        let policy = &config.password.policy;
+        Self {
+            password_min: policy.min_chars(),
+            password_max: policy.max_chars(),
+            captcha: config
+                .captcha
+                .as_ref()
+                .zip(site_key)
+                .map(|(c, key)| (c.provider, key.to_owned())),
+        }
+    }
+
+    /// The page's Content-Security-Policy: [`CONTENT_SECURITY_POLICY`], plus the widget's
+    /// origins on the request page when a CAPTCHA is shown there.
+    fn policy_for(&self, path: &str) -> String {
+        match (&self.captcha, path) {
+            (Some((provider, _)), "/") => {
+                let origins = widget_origins(*provider);
+                CONTENT_SECURITY_POLICY
+                    .replace("script-src 'self'", &format!("script-src 'self' {origins}"))
+                    .replace("style-src 'self'", &format!("style-src 'self' {origins}"))
+                    .replace(
+                        "connect-src 'self'",
+                        &format!("connect-src 'self' {origins}"),
+                    )
+                    + &format!("; frame-src {origins}")
+            }
+            _ => CONTENT_SECURITY_POLICY.to_owned(),
+        }
+    }
+}
+
+/// Where each provider's widget script, frames and calls come from (their CSP guides).
+fn widget_origins(provider: CaptchaProvider) -> &'static str {
+    match provider {
+        CaptchaProvider::Turnstile => "https://challenges.cloudflare.com",
+        CaptchaProvider::Hcaptcha => "https://hcaptcha.com https://*.hcaptcha.com",
+        CaptchaProvider::Recaptcha => {
+            "https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/ \
+             https://recaptcha.google.com/recaptcha/"
+        }
+    }
+}
+
+/// `GET` of an embedded page or asset, with `settings` filled in; 404 for any other path.
+pub fn get(path: &str, settings: &PageSettings) -> http::Response<String> {
     match find(path) {
         Some((_, content_type, body)) => {
-            with_headers(StatusCode::OK, content_type, (*body).to_owned())
+            let (provider, site_key) = settings
+                .captcha
+                .as_ref()
+                .map_or(("", ""), |(p, k)| (p.name(), k.as_str()));
+            let body = body
+                .replace("{{password_min}}", &settings.password_min.to_string())
+                .replace("{{password_max}}", &settings.password_max.to_string())
+                .replace("{{captcha_provider}}", provider)
+                .replace("{{captcha_site_key}}", &escape(site_key));
+            let mut response = with_headers(StatusCode::OK, content_type, body);
+            if let Ok(csp) = HeaderValue::from_str(&settings.policy_for(path)) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            response
         }
         None => ApiError::NotFound.into_response(),
     }
@@ -176,18 +253,31 @@ pub fn mailbox(mails: Option<&[Mail]>) -> http::Response<String> {
         }
     }
     let body = format!(
+        "<h1>Development mailbox</h1>\n\
+         <p>Every mail the local API sent, newest first. Reload to see new ones. Tools get \
+         this list as JSON (<code>curl http://127.0.0.1:PORT/_dev/mailbox</code>).</p>\n\
+         {items}<p class=\"dev-note\"><a href=\"/\">Ask for another reset</a> · \
+         <a href=\"/_dev/mail-preview\">Preview the mail templates</a></p>\n"
+    );
+    html(StatusCode::OK, &document("Mailbox", &body))
+}
+
+/// A dev page: the demo's head and stylesheet around `main` (trusted markup; escape values
+/// before they get here).
+pub fn document(title: &str, main: &str) -> String {
+    format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>Mailbox · password-reset demo</title>\n\
+         <title>{title} · password-reset demo</title>\n\
          <link rel=\"stylesheet\" href=\"/static/app.css\">\n</head>\n<body>\n\
-         <main class=\"card wide\">\n<h1>Development mailbox</h1>\n\
-         <p>Every mail the local API sent, newest first. Reload to see new ones. Tools get \
-         this list as JSON (<code>curl http://127.0.0.1:PORT/_dev/mailbox</code>).</p>\n\
-         {items}<p class=\"dev-note\"><a href=\"/\">Ask for another reset</a></p>\n\
-         </main>\n</body>\n</html>\n"
-    );
-    with_headers(StatusCode::OK, HTML, body)
+         <main class=\"card wide\">\n{main}</main>\n</body>\n</html>\n"
+    )
+}
+
+/// An HTML response with the pages' security headers.
+pub fn html(status: StatusCode, body: &str) -> http::Response<String> {
+    with_headers(status, HTML, body.to_owned())
 }
 
 #[cfg(test)]

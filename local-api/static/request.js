@@ -1,5 +1,7 @@
 // "Forgot your password?": posts the address to /password-reset/request and shows the
-// service's reply. The reply is the same whether or not the account exists.
+// service's reply. The reply is the same whether or not the account exists. When the local API
+// names a CAPTCHA provider and site key (data attributes of #captcha), the provider's widget is
+// loaded and its token sent as captcha_token (docs/captcha.md).
 'use strict';
 
 (function () {
@@ -26,9 +28,41 @@
 
   const { sentence, postJson } = window.resetApi;
 
+  // provider -> [script, widget class, the hidden field the widget fills with its token]
+  const WIDGETS = {
+    turnstile: ['https://challenges.cloudflare.com/turnstile/v0/api.js', 'cf-turnstile', 'cf-turnstile-response'],
+    hcaptcha: ['https://js.hcaptcha.com/1/api.js', 'h-captcha', 'h-captcha-response'],
+    recaptcha: ['https://www.google.com/recaptcha/api.js', 'g-recaptcha', 'g-recaptcha-response'],
+  };
+  const captcha = document.getElementById('captcha');
+  const captchaError = document.getElementById('captcha-error');
+  const widget = WIDGETS[captcha.dataset.provider];
+  if (widget && captcha.dataset.siteKey) {
+    const box = document.getElementById('captcha-widget');
+    box.className = widget[1];
+    box.dataset.sitekey = captcha.dataset.siteKey;
+    captcha.hidden = false;
+    const script = document.createElement('script');
+    script.src = widget[0];
+    script.async = true;
+    document.head.appendChild(script);
+  }
+
+  function captchaToken() {
+    if (!widget) return undefined;
+    const field = form.querySelector('[name="' + widget[2] + '"]');
+    return field && field.value ? field.value : '';
+  }
+
+  function showCaptchaError(message) {
+    captchaError.textContent = message ? sentence(message) : '';
+    captchaError.hidden = !message;
+  }
+
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
     fieldError('');
+    showCaptchaError('');
     const address = email.value.trim();
     if (!address) {
       fieldError('Enter your email address.');
@@ -39,7 +73,10 @@
     submit.disabled = true;
     say('Sending…');
     try {
-      const { status: code, data } = await postJson('/password-reset/request', { email: address });
+      const body = { email: address };
+      const token = captchaToken();
+      if (token) body.captcha_token = token;
+      const { status: code, data } = await postJson('/password-reset/request', body);
       if (code === 200) {
         say(data.message || 'If an account exists for this address, a link is on its way.', 'ok');
         return;
@@ -49,6 +86,11 @@
         fieldError(fields.email);
         say('Check the email address.', 'error');
         email.focus();
+        return;
+      }
+      if (fields.captcha_token) {
+        showCaptchaError(fields.captcha_token);
+        say('Solve the challenge, then send again.', 'error');
         return;
       }
       let message = data.error || 'Something went wrong. Try again.';

@@ -1,5 +1,6 @@
 //! The demo pages through `LocalApi::respond`: content types, security headers, `Accept`
-//! negotiation of the mailbox, 405s, and the mailbox page showing a real reset mail's link.
+//! negotiation of the mailbox, 405s, the mailbox page showing a real reset mail's link, and the
+//! mail preview.
 
 use std::net::SocketAddr;
 
@@ -135,6 +136,70 @@ async fn the_reset_page_has_labels_a_live_region_and_the_policy() {
 }
 
 #[tokio::test]
+async fn the_reset_page_shows_the_configured_length_bounds() {
+    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
+        "PASSWORD_MIN_LENGTH" => Some("12".into()),
+        "PASSWORD_MAX_LENGTH" => Some("64".into()),
+        _ => None,
+    })
+    .unwrap();
+    let api = LocalApi::build(&Options::default(), config).await.unwrap();
+    let body = get(&api, "/reset", None).await.into_body();
+    assert!(body.contains("12 to 64 characters"), "{body}");
+    assert!(body.contains("minlength=\"12\""));
+    assert!(!body.contains("{{"), "every placeholder is filled in");
+}
+
+#[tokio::test]
+async fn the_request_page_renders_the_captcha_widget_only_when_configured() {
+    let plain = get(&api().await, "/", None).await;
+    assert_eq!(
+        header(&plain, header::CONTENT_SECURITY_POLICY),
+        CONTENT_SECURITY_POLICY
+    );
+    assert!(
+        plain.body().contains("data-provider=\"\""),
+        "no provider, no widget"
+    );
+
+    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
+        "CAPTCHA_PROVIDER" => Some("turnstile".into()),
+        "CAPTCHA_SECRET" => Some("1x0000000000000000000000000000000AA".into()),
+        _ => None,
+    })
+    .unwrap();
+    let options = Options {
+        captcha_site_key: Some("1x00000000000000000000AA".into()),
+        ..Options::default()
+    };
+    let api = LocalApi::build(&options, config).await.unwrap();
+    let page = get(&api, "/", None).await;
+    let csp = header(&page, header::CONTENT_SECURITY_POLICY).to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://challenges.cloudflare.com"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-src https://challenges.cloudflare.com"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"));
+    let body = page.into_body();
+    assert!(body.contains("data-provider=\"turnstile\""));
+    assert!(body.contains("data-site-key=\"1x00000000000000000000AA\""));
+    assert!(
+        !body.contains("1x0000000000000000000000000000000AA"),
+        "never the secret"
+    );
+    // Only the request page loads the widget; the others keep the strict policy.
+    let reset = get(&api, "/reset", None).await;
+    assert_eq!(
+        header(&reset, header::CONTENT_SECURITY_POLICY),
+        CONTENT_SECURITY_POLICY
+    );
+}
+
+#[tokio::test]
 async fn a_query_string_does_not_change_the_page() {
     let api = api().await;
     let r = get(&api, "/reset?code=abc&x=1", None).await;
@@ -205,7 +270,13 @@ async fn the_mailbox_page_shows_each_mail_with_its_link_clickable() {
 #[tokio::test]
 async fn other_methods_on_pages_get_405_with_allow_get() {
     let api = api().await;
-    for path in ["/", "/reset", "/static/reset.js", "/_dev/mailbox"] {
+    for path in [
+        "/",
+        "/reset",
+        "/static/reset.js",
+        "/_dev/mailbox",
+        "/_dev/mail-preview",
+    ] {
         let r = call(&api, Method::POST, path, &[], "").await;
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(header(&r, header::ALLOW), "GET", "{path}");
@@ -219,5 +290,79 @@ async fn unknown_pages_and_assets_are_404_json() {
         let r = get(&api, path, Some(FIREFOX_ACCEPT)).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(header(&r, header::CONTENT_TYPE), "application/json");
+    }
+}
+
+#[tokio::test]
+async fn the_mail_preview_lists_every_template_and_renders_one_with_sample_values() {
+    let api = api().await;
+    let index = get(&api, "/_dev/mail-preview", None).await;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert_page_headers(&index, "/_dev/mail-preview");
+    for link in [
+        "template=reset&amp;locale=de",
+        "template=changed&amp;locale=fr",
+    ] {
+        assert!(index.body().contains(link), "the index lacks {link}");
+    }
+    assert!(
+        get(&api, "/", None)
+            .await
+            .body()
+            .contains("href=\"/_dev/mail-preview\""),
+        "the demo index links the preview"
+    );
+
+    let page = get(&api, "/_dev/mail-preview?template=reset&locale=de", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_page_headers(&page, "/_dev/mail-preview?template=reset&locale=de");
+    let body = page.body();
+    assert!(
+        body.contains("Passwort für Example App zurücksetzen"),
+        "{body}"
+    );
+    assert!(body.contains("code=sample-code-not-valid"), "a sample code");
+    assert!(
+        body.contains("&lt;a href="),
+        "the HTML part is shown as source"
+    );
+
+    let fallback = get(&api, "/_dev/mail-preview?template=changed&locale=es", None).await;
+    assert!(fallback.body().contains("the set has no <code>es</code>"));
+    assert!(
+        fallback
+            .body()
+            .contains("Your Example App password was changed")
+    );
+}
+
+#[tokio::test]
+async fn the_mail_previews_html_part_is_sandboxed_and_bad_arguments_are_400() {
+    let api = api().await;
+    let r = get(
+        &api,
+        "/_dev/mail-preview?template=reset&locale=fr&part=html",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.body().starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    let csp = header(&r, header::CONTENT_SECURITY_POLICY);
+    assert!(
+        csp.contains("sandbox") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    for (query, field) in [
+        ("template=welcome&locale=en", "template"),
+        ("template=reset&locale=%3Cscript%3E", "locale"),
+        ("template=reset&locale=en_US", "locale"),
+    ] {
+        let r = get(&api, &format!("/_dev/mail-preview?{query}"), None).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            r.body().contains(&format!("\"{field}\"")),
+            "{query}: {}",
+            r.body()
+        );
     }
 }

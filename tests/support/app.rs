@@ -50,7 +50,7 @@ pub fn server_key_sha256() -> String {
 
 /// The settings of a test app as a typed builder: the defaults of the local profile, a fixed
 /// token key ([`TOKEN_KEY`]), links to [`ALLOWED_ORIGIN`] (default [`CALLBACK`]), no
-/// response-time floor and the server key ([`SERVER_KEY`]) enabled; [`TestConfig::set`] and
+/// response-time floor, no breached-password check and the server key ([`SERVER_KEY`]) enabled; [`TestConfig::set`] and
 /// [`TestConfig::unset`] change one setting, [`TestConfig::build`] parses them into a
 /// [`Config`] (panicking on invalid settings) and [`TestConfig::vars`] lists them for a child
 /// process.
@@ -74,6 +74,8 @@ impl TestConfig {
             ("DEFAULT_CALLBACK_URL", CALLBACK.to_owned()),
             ("MIN_REQUEST_RESPONSE_MS", "0".to_owned()),
             ("SERVER_KEY_SHA256", server_key_sha256()),
+            // The function binaries read the Lambda profile, whose default is the public API.
+            ("PWNED_PASSWORDS_URL", "off".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -242,13 +244,14 @@ impl<B: Backend> TestApp<B> {
                         .default_callback
                         .expect("a default callback is configured"),
                 ),
-                locale: Locale::En,
+                locale: Locale::default(),
                 return_code: false,
                 send_email: true,
                 max_concurrent: None,
                 opaque: false,
                 // The use-case helpers test the cap and the codes, not the IP limit.
                 client_ip: ClientIp::Exempt,
+                captcha: None,
             })
             .await
     }
@@ -281,7 +284,7 @@ impl<B: Backend> TestApp<B> {
             .consume(ConsumeReset {
                 code: Some(code.clone()),
                 password: password(new_password),
-                locale: Locale::En,
+                locale: Locale::default(),
                 client_ip: ClientIp::Exempt,
             })
             .await

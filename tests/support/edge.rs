@@ -1,7 +1,8 @@
 //! An [`EdgeApp`] for handler-level tests: the real HTTP edge (`shared::http::handle`) and use
 //! cases on the memory store, a fixed clock at [`T0`] and a recording mailer, with one seeded
 //! user (Ada). The settings are [`TestConfig`]'s, with callbacks to the local profile's
-//! `http://127.0.0.1:3000` allowed too.
+//! `http://127.0.0.1:3000` allowed too; the breached-password and CAPTCHA ports are the ones
+//! they name (none, unless a test points `PWNED_PASSWORDS_URL` or `CAPTCHA_*` at a fake).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -97,6 +98,11 @@ impl EdgeApp {
             EmailAddress::parse(ADA_STORED).unwrap(),
             Some(hash),
         );
+        let breach = shared::wiring::breach_check(&config.password.breach);
+        let captcha = config
+            .captcha
+            .as_ref()
+            .map(shared::wiring::captcha_verifier);
         let service = ResetService::new(
             config,
             Ports {
@@ -105,6 +111,8 @@ impl EdgeApp {
                 mailer: mailer.clone(),
                 events: events.clone(),
                 clock: clock.clone(),
+                breach,
+                captcha,
             },
         );
         Self {

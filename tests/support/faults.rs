@@ -17,7 +17,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
@@ -230,31 +229,9 @@ impl FaultProxy {
             .expect("bind the fault proxy");
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(Mutex::new(State::default()));
-        let (stop, stopped) = watch::channel(());
         let shared = state.clone();
-        tokio::spawn(async move {
-            let mut stop_accepting = stopped.clone();
-            loop {
-                let stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
-                        Err(_) => continue,
-                    },
-                    _ = stop_accepting.changed() => return,
-                };
-                let state = shared.clone();
-                let mut stopped = stopped.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(state.clone(), upstream, req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stopped.changed() => {}
-                    }
-                });
-            }
-        });
+        let stop =
+            crate::serve::until_dropped(listener, move |req| handle(shared.clone(), upstream, req));
         Self {
             addr,
             state,

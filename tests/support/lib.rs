@@ -3,15 +3,20 @@
 //! that wires the real use cases to a store backend (memory, or DynamoDB on moto), a fixed clock
 //! and a mailer, with the one set of test settings ([`app::TestConfig`]), helpers to call the
 //! use cases and the HTTP edge; the handler-level [`edge::EdgeApp`] on the memory store; a
-//! Lambda Runtime API stand-in that runs the real function binaries ([`runtime_api`]).
+//! Lambda Runtime API stand-in that runs the real function binaries ([`runtime_api`]); a
+//! recording stand-in for the third-party APIs (breached passwords, CAPTCHA: [`fake_api`]); a
+//! folder of mail templates with a locale the built-in set lacks ([`templates`]).
 
 pub mod app;
 pub mod backend;
 pub mod edge;
+pub mod fake_api;
 pub mod faults;
 pub mod gate;
 pub mod moto;
 pub mod runtime_api;
+pub mod serve;
+pub mod templates;
 
 /// Instantiates each generic `async fn name<B: Backend>()` of a test file once per store
 /// adapter: `memory::name` (the in-memory store) and `dynamodb::name` (DynamoDB on moto), so

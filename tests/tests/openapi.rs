@@ -172,6 +172,23 @@ fn every_route_documents_each_status_it_can_answer() {
 }
 
 #[test]
+fn the_password_bounds_in_the_spec_are_the_policys_defaults() {
+    let spec = spec();
+    let password = &spec["components"]["schemas"]["ConsumeBody"]["properties"]["password"];
+    let policy = shared::domain::PasswordPolicy::default();
+    assert_eq!(password["minLength"], policy.min_chars());
+    assert_eq!(password["maxLength"], policy.max_chars());
+    let said = password["description"].as_str().unwrap();
+    for name in [
+        "PASSWORD_MIN_LENGTH",
+        "PASSWORD_MAX_LENGTH",
+        "PWNED_PASSWORDS_URL",
+    ] {
+        assert!(said.contains(name), "the description names {name}");
+    }
+}
+
+#[test]
 fn every_route_documents_429_with_a_retry_after_header() {
     let spec = spec();
     for (path, _) in ROUTES.iter().filter(|(_, op)| *op != Operation::Revoke) {

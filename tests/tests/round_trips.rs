@@ -1,8 +1,9 @@
 //! Round trips per operation, counted by an SDK interceptor on the real DynamoDB adapter (moto):
-//! public request <= 2 sequential DynamoDB round trips, check = 1, consume <= 3; and the
-//! connections are primed during init, before the first invocation. Events and the session
-//! version add none: the version moves inside the consume transaction, and each event is put
-//! beside the mail, in the mail's wave.
+//! public request <= 2 sequential DynamoDB round trips, check = 1, consume <= 3 (with the
+//! breached-password check on: it runs beside the first wave); and the connections are primed
+//! during init, before the first invocation. Events and the session version add none: the
+//! version moves inside the consume transaction, and each event is put beside the mail, in the
+//! mail's wave.
 //!
 //! "Sequential round trips" are waves: a call that starts while no other call is in flight
 //! opens a new wave; calls started while another is in flight share its wave.
@@ -20,6 +21,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::json;
 
 use integration_tests::app::{Backend, Dynamo};
+use integration_tests::fake_api::{FakeApi, Reply};
 use integration_tests::moto;
 use shared::http::{ApiRequest, handle};
 use shared::service::{Operation, ResetService};
@@ -100,7 +102,7 @@ async fn counted_service_on(
     );
     let ses = moto::sesv2();
     ses.create_email_identity()
-        .email_identity(backend.config().mail.from.as_str())
+        .email_identity(backend.config().mail.from.address().as_str())
         .send()
         .await
         .expect("verify the sender on moto");
@@ -169,7 +171,10 @@ async fn init_primes_dynamodb_and_ses_before_the_first_invocation() {
 
 #[tokio::test]
 async fn each_operation_stays_within_its_round_trip_budget() {
-    let backend = Dynamo::start("trips", &[]).await;
+    // Consume asks the breached-password API (a fake that knows no password) beside its first
+    // DynamoDB wave: the counts below hold with the check on.
+    let range_api = FakeApi::start(Reply::Body(200, String::new())).await;
+    let backend = Dynamo::start("trips", &[("PWNED_PASSWORDS_URL", &range_api.url())]).await;
     backend.put_user("user-ada", "ada@example.com").await;
     let (service, db, _) = counted_service(Operation::Request, &backend).await;
     db.take();
@@ -248,6 +253,11 @@ async fn each_operation_stays_within_its_round_trip_budget() {
     )
     .await;
     let (waves, calls) = db.take();
+    assert_eq!(
+        range_api.received().len(),
+        1,
+        "consume asked the range API once"
+    );
     assert!(waves <= 3, "consume took {waves} waves: {calls:?}");
     assert_eq!(
         calls,

@@ -21,27 +21,52 @@ use shared::mail::{MailError, Mailer, render};
 use shared::service::Operation;
 
 /// A test's own sender (verified in moto unless told otherwise) and user.
-struct Setup {
-    app: TestApp<Dynamo>,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp<Dynamo>,
     /// The address as stored on the user item.
-    stored: String,
-    prefix: String,
+    pub(crate) stored: String,
+    pub(crate) prefix: String,
 }
 
 /// A DynamoDB-backed app that mails through SES on moto from `sender@…`, with one user.
 /// `verified`: whether the sender identity is created in moto first.
 async fn setup(label: &str, verified: bool) -> Setup {
+    setup_with(label, verified, None, &[]).await
+}
+
+/// [`setup`] with a verified sender, `sender_name` as its display name in `MAIL_FROM`, and
+/// `overrides` (mail_templates.rs).
+pub(crate) async fn setup_named(
+    label: &str,
+    sender_name: &str,
+    overrides: &[(&str, &str)],
+) -> Setup {
+    setup_with(label, true, Some(sender_name), overrides).await
+}
+
+async fn setup_with(
+    label: &str,
+    verified: bool,
+    sender_name: Option<&str>,
+    overrides: &[(&str, &str)],
+) -> Setup {
     let prefix = moto::unique_prefix(label);
     let sender = format!("reset.{prefix}@example.com");
     if verified {
         moto::verify_sender(&sender).await;
     }
-    let backend = Dynamo::start(label, &[("MAIL_FROM", &sender)]).await;
+    let from = sender_name.map_or_else(|| sender.clone(), |name| format!("{name} <{sender}>"));
+    let settings: Vec<(&str, &str)> = [("MAIL_FROM", from.as_str())]
+        .into_iter()
+        .chain(overrides.iter().copied())
+        .collect();
+    let backend = Dynamo::start(label, &settings).await;
     // The users table holds the normalized address (the email index is an exact match).
     let stored = format!("ada.{prefix}@example.com");
     backend.put_user("user-ada", &stored).await;
     let config = backend.config();
-    let mailer = SesMailer::new(moto::sesv2(), config.mail.from.clone(), None);
+    let mailer = SesMailer::new(moto::sesv2(), config.mail.from.clone(), None)
+        .with_reply_to(config.mail.reply_to.clone());
     let app = TestApp::with_mailer(backend, Arc::new(mailer), Arc::new(RecordingMailer::new()));
     Setup {
         app,
@@ -51,7 +76,7 @@ async fn setup(label: &str, verified: bool) -> Setup {
 }
 
 /// Mail moto accepted for any spelling of `address`.
-async fn mail_to_any_case(address: &str) -> Vec<SentMail> {
+pub(crate) async fn mail_to_any_case(address: &str) -> Vec<SentMail> {
     moto::sent_mail()
         .await
         .into_iter()
@@ -83,7 +108,7 @@ async fn a_request_mails_one_link_to_the_stored_address_and_its_code_works_in_co
         vec![stored.clone()],
         "to the stored address only"
     );
-    assert_eq!(sent[0].source, app.service.config().mail.from.as_str());
+    assert_eq!(sent[0].source, app.service.config().mail.from.header());
     let link = url::Url::parse(&sent[0].link()).expect("the link is a URL");
     assert_eq!(link.origin().ascii_serialization(), ALLOWED_ORIGIN);
     assert!(
@@ -134,7 +159,7 @@ async fn a_request_for_an_unknown_email_sends_nothing() {
     let from_this_test = moto::sent_mail()
         .await
         .into_iter()
-        .filter(|m| m.source == app.service.config().mail.from.as_str())
+        .filter(|m| m.source == app.service.config().mail.from.header())
         .count();
     assert_eq!(from_this_test, 0, "nothing sent at all");
 }
@@ -193,7 +218,13 @@ async fn while_ses_refuses_the_cap_answers_known_and_unknown_addresses_identical
         stored,
         prefix,
     } = setup("ses-rejected", false).await;
-    let mail = render::changed_mail(Locale::En, "Example App", &address(&stored), "now");
+    let mail = render::changed_mail(
+        &app.service.config().mail,
+        &Locale::default(),
+        &address(&stored),
+        "now",
+    )
+    .expect("the built-in templates render");
     let unverified = SesMailer::new(moto::sesv2(), app.service.config().mail.from.clone(), None);
     match unverified.send(&mail).await {
         Err(MailError::Rejected { code }) => assert_eq!(code, "MessageRejected"),

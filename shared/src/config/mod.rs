@@ -3,9 +3,11 @@
 //! against README.md, template.yaml and the CDK settings.
 //!
 //! [`Config`] is a set of sections ([`PolicySettings`], [`LinkSettings`], [`EdgeSettings`],
-//! [`StoreSettings`], [`MailSettings`], [`ObserveSettings`]) plus the token keys; each section is read by its own
-//! `read` and handed to the code that needs it, so a new setting has one obvious home.
+//! [`StoreSettings`], [`MailSettings`], [`PasswordSettings`], [`CaptchaSettings`],
+//! [`ObserveSettings`]) plus the token keys; each section is read by its own `read` and handed to
+//! the code that needs it, so a new setting has one obvious home.
 
+mod credentials;
 mod env;
 mod keys;
 mod observe;
@@ -13,6 +15,9 @@ mod sections;
 mod settings;
 mod timeouts;
 
+pub use credentials::{
+    BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
+};
 pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
@@ -72,8 +77,12 @@ pub struct Config {
     pub edge: EdgeSettings,
     /// Tables and DynamoDB time bounds.
     pub store: StoreSettings,
-    /// Sender, product name, SES time bounds.
+    /// Sender, reply-to, product name, mail templates, SES time bounds.
     pub mail: MailSettings,
+    /// The new-password policy and the breached-password check.
+    pub password: PasswordSettings,
+    /// The CAPTCHA public requests must pass; `None`: none (`CAPTCHA_PROVIDER` unset).
+    pub captcha: Option<CaptchaSettings>,
     /// Event bus and source, metrics namespace.
     pub observe: ObserveSettings,
 }
@@ -112,6 +121,8 @@ impl Config {
             edge: EdgeSettings::read(&env)?,
             store: StoreSettings::read(&env)?,
             mail: MailSettings::read(&env)?,
+            password: PasswordSettings::read(&env)?,
+            captcha: CaptchaSettings::read(&env)?,
             observe: ObserveSettings::read(&env)?,
         })
     }

@@ -2,11 +2,13 @@
 //! the code that needs it: the use cases take the policy and the links, the edge its guards,
 //! the store adapter its tables, the mailer its sender.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ConfigError, Profile, SdkTimeouts, argon2_settings, env::Env};
-use crate::domain::{AllowedOrigins, CallbackUrl, CodePlacement, EmailAddress};
+use crate::domain::{AllowedOrigins, CallbackUrl, CodePlacement, Mailbox};
 use crate::hashing::Argon2Settings;
+use crate::mail::templates::Templates;
 
 /// What a reset allows: how long a code lives, how many may be outstanding, how slowly a
 /// public request answers, how costly the new password's hash is.
@@ -265,8 +267,12 @@ pub struct UsersTable {
 pub struct MailSettings {
     /// Product name shown in mails.
     pub app_name: String,
-    /// SES sender identity.
-    pub from: EmailAddress,
+    /// The sender: an SES-verified address, with the name mail clients show, if any.
+    pub from: Mailbox,
+    /// Where replies go (`MAIL_REPLY_TO`), if not to the sender.
+    pub reply_to: Option<Mailbox>,
+    /// The mails' words, compiled once: `MAIL_TEMPLATE_DIR`'s files, else the built-in set.
+    pub templates: Arc<Templates>,
     /// SES configuration set, if any.
     pub configuration_set: Option<String>,
     /// Send "your password was changed" after a consume.
@@ -279,7 +285,19 @@ impl MailSettings {
     pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             app_name: env.text("APP_NAME"),
-            from: env.parsed("MAIL_FROM", EmailAddress::parse)?,
+            from: env.parsed("MAIL_FROM", Mailbox::parse)?,
+            reply_to: env
+                .get("MAIL_REPLY_TO")
+                .map(|raw| Mailbox::parse(&raw))
+                .transpose()
+                .map_err(|e| ConfigError::new("MAIL_REPLY_TO", e.to_string()))?,
+            templates: match env.get("MAIL_TEMPLATE_DIR") {
+                None => Templates::built_in(),
+                Some(dir) => Arc::new(
+                    Templates::from_dir(std::path::Path::new(&dir))
+                        .map_err(|e| ConfigError::new("MAIL_TEMPLATE_DIR", e.to_string()))?,
+                ),
+            },
             configuration_set: env.get("SES_CONFIGURATION_SET"),
             notify_password_changed: env.flag("NOTIFY_PASSWORD_CHANGED")?,
             timeouts: SdkTimeouts::read(env, SdkTimeouts::SES)?,

@@ -6,6 +6,7 @@ mod code;
 mod email;
 mod keys;
 mod locale;
+mod mailbox;
 mod password;
 
 use crate::clock::EpochSecs;
@@ -14,7 +15,8 @@ pub use code::ResetCode;
 pub use email::{EmailAddress, EmailError};
 pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
 pub use locale::Locale;
-pub use password::{NewPassword, PasswordError};
+pub use mailbox::{Mailbox, MailboxError};
+pub use password::{NewPassword, PasswordError, PasswordPolicy, PolicyError};
 
 /// Where a reset link carries its code (`LINK_CODE_IN`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -56,7 +56,8 @@ pub struct ResetEvent {
     /// The invocation: Lambda request id and dialect.
     pub invocation: Invocation,
     /// For [`EventKind::MailFailed`]: how the mail failed (`rejected`, `unavailable`,
-    /// `deadline`) and the provider's error code, never the mail.
+    /// `deadline`, `template`) and the provider's error code (the template's name for
+    /// `template`), never the mail.
     pub mail_error: Option<(&'static str, String)>,
 }
 

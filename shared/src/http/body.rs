@@ -4,15 +4,16 @@
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, FieldErrors};
+use crate::captcha::CaptchaToken;
 use crate::config::LinkSettings;
 use crate::domain::{
-    CallbackUrl, EmailAddress, Locale, NewPassword, ResetCode, UrlTemplate, UserId,
+    CallbackUrl, EmailAddress, Locale, PasswordPolicy, ResetCode, UrlTemplate, UserId,
 };
 use crate::service::{Caller, ClientIp, ConsumeReset, LinkTarget, RequestReset, Target};
 
 /// Fields anyone may send to `request`; with [`SERVER_ONLY_FIELDS`], all it accepts. Exported so
 /// the OpenAPI test compares the spec with the lists the edge really uses.
-pub const PUBLIC_REQUEST_FIELDS: &[&str] = &["email", "callback_url", "locale"];
+pub const PUBLIC_REQUEST_FIELDS: &[&str] = &["email", "callback_url", "locale", "captcha_token"];
 /// Every field `check` accepts.
 pub const CHECK_FIELDS: &[&str] = &["code"];
 /// Every field `consume` accepts.
@@ -156,6 +157,7 @@ pub fn request_command(
     caller: Caller,
     links: &LinkSettings,
     max_concurrent_cap: u32,
+    captcha_required: bool,
     accept_language: Option<&str>,
     client_ip: ClientIp,
 ) -> Result<RequestReset, ApiError> {
@@ -242,6 +244,23 @@ pub fn request_command(
         },
     };
 
+    // A server caller needs no CAPTCHA; a token it sends anyway is not looked at.
+    let captcha = match f.opt_str("captcha_token") {
+        _ if caller == Caller::Server => None,
+        Some(raw) => CaptchaToken::parse(&raw)
+            .map_err(|e| f.fail("captcha_token", e))
+            .ok(),
+        None => {
+            if captcha_required {
+                f.fail(
+                    "captcha_token",
+                    "is required: solve the challenge on the page",
+                );
+            }
+            None
+        }
+    };
+
     let locale = f.opt_str("locale");
     if let Some(l) = &locale
         && !Locale::is_well_formed(l)
@@ -286,6 +305,7 @@ pub fn request_command(
         max_concurrent,
         opaque,
         client_ip,
+        captcha,
     })
 }
 
@@ -312,6 +332,7 @@ pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiEr
 /// `POST /password-reset/consume`. The password is judged before the code is even parsed.
 pub fn consume_command(
     obj: Map<String, Value>,
+    policy: &PasswordPolicy,
     accept_language: Option<&str>,
     client_ip: ClientIp,
 ) -> Result<ConsumeReset, ApiError> {
@@ -319,7 +340,8 @@ pub fn consume_command(
     let code = f.req_str("code");
     let raw_password = f.req_str("password").map(zeroize::Zeroizing::new);
     let password = raw_password.as_ref().and_then(|p| {
-        NewPassword::parse(p)
+        policy
+            .parse(p)
             .map_err(|e| f.fail("password", e.to_string()))
             .ok()
     });

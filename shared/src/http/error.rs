@@ -13,6 +13,18 @@ use crate::store::StoreError;
 /// the request holds.
 pub const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
 
+/// The message on `password` for a password found in known breaches.
+pub const BREACHED_PASSWORD_MESSAGE: &str =
+    "appears in a known data breach, so attackers try it first: choose another";
+
+/// The message on `captcha_token` when the provider refused it.
+pub const CAPTCHA_REFUSED_MESSAGE: &str =
+    "was not accepted by the CAPTCHA provider: solve the challenge again";
+
+/// `Retry-After` when a third-party check (breached passwords, CAPTCHA) did not answer: such
+/// outages are usually short, and the caller's retry costs us nothing.
+pub const THIRD_PARTY_RETRY_AFTER_SECS: u64 = 5;
+
 /// Field name -> message, for `field_errors` (and `issues`).
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -58,7 +70,8 @@ pub enum ApiError {
     /// 502 `EMAIL_DELIVERY_FAILED` (server callers only).
     #[error("The email could not be sent.")]
     EmailDeliveryFailed,
-    /// 503 `SERVICE_UNAVAILABLE`, with `Retry-After`: the store is throttled or unreachable.
+    /// 503 `SERVICE_UNAVAILABLE`, with `Retry-After`: the store is throttled or unreachable,
+    /// or a third-party check that must answer (fail-closed breach check, CAPTCHA) did not.
     #[error("The service is temporarily unavailable. Try again later.")]
     ServiceUnavailable {
         /// Seconds.
@@ -203,6 +216,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::UserNotFound => Self::NotFound,
             // Logged once, where it happened, with the user it was for (service::request).
             ServiceError::EmailDeliveryFailed(_) => Self::EmailDeliveryFailed,
+            ServiceError::WeakPassword(e) => Self::field("password", e.to_string()),
+            ServiceError::BreachedPassword => Self::field("password", BREACHED_PASSWORD_MESSAGE),
+            ServiceError::CaptchaRefused => Self::field("captcha_token", CAPTCHA_REFUSED_MESSAGE),
+            // Logged where they happened (service::consume, service::captcha).
+            ServiceError::BreachCheckUnavailable | ServiceError::CaptchaUnavailable => {
+                Self::ServiceUnavailable {
+                    retry_after: THIRD_PARTY_RETRY_AFTER_SECS,
+                }
+            }
             ServiceError::Store(StoreError::Unavailable {
                 retry_after,
                 source,

@@ -20,7 +20,10 @@ pub use body::{
     CHECK_FIELDS, CONSUME_FIELDS, MAX_LISTED_UNKNOWN_FIELDS, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
     SERVER_ONLY_FIELDS,
 };
-pub use error::{ApiError, FieldErrors, MAX_ERROR_BODY_BYTES};
+pub use error::{
+    ApiError, BREACHED_PASSWORD_MESSAGE, CAPTCHA_REFUSED_MESSAGE, FieldErrors,
+    MAX_ERROR_BODY_BYTES, THIRD_PARTY_RETRY_AFTER_SECS,
+};
 
 use crate::config::EdgeSettings;
 use crate::metrics::Metric;
@@ -108,6 +111,7 @@ async fn dispatch(
                 caller,
                 &config.links,
                 config.policy.max_concurrent,
+                config.captcha.is_some(),
                 accept_language,
                 public_ip,
             )?;
@@ -132,7 +136,8 @@ async fn dispatch(
             })
         }
         Operation::Consume => {
-            let cmd = body::consume_command(obj, accept_language, public_ip)?;
+            let policy = &service.config().password.policy;
+            let cmd = body::consume_command(obj, policy, accept_language, public_ip)?;
             service.consume(cmd).await?;
             reply::render(&reply::Done {
                 ok: true,

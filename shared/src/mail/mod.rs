@@ -1,9 +1,10 @@
-//! The mail port, the mails we send, and the mailers: SES v2 for production, a recording
-//! console mailer for the local API and tests.
+//! The mail port, the mails we send (rendered from [`templates`]), and the mailers: SES v2 for
+//! production, a recording console mailer for the local API and tests.
 
 pub mod recording;
 pub mod render;
 pub mod ses;
+pub mod templates;
 
 use crate::domain::EmailAddress;
 
@@ -51,6 +52,15 @@ pub enum MailError {
     /// answer's timing never depends on the provider (it may or may not have been accepted).
     #[error("mail send abandoned at the response deadline")]
     DeadlineExceeded,
+    /// The mail's template failed to render, so nothing was sent. Names the template and the
+    /// kind of failure, never a value (the link holds a code).
+    #[error("mail template {template} failed to render: {reason}")]
+    Template {
+        /// The template's name (`reset.en.html`).
+        template: String,
+        /// The kind of failure.
+        reason: String,
+    },
 }
 
 /// Sends mail.

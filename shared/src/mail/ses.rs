@@ -6,24 +6,33 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::{Mail, MailError, Mailer};
-use crate::domain::EmailAddress;
+use crate::domain::Mailbox;
 
 /// Sends through SES v2 from a verified sender identity.
 #[derive(Debug, Clone)]
 pub struct SesMailer {
     client: Client,
-    from: EmailAddress,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
     configuration_set: Option<String>,
 }
 
 impl SesMailer {
-    /// `from` must be a verified identity (address or domain) in the account's SES.
-    pub fn new(client: Client, from: EmailAddress, configuration_set: Option<String>) -> Self {
+    /// `from`'s address must be a verified identity (address or domain) in the account's SES;
+    /// its display name, if any, is what mail clients show.
+    pub fn new(client: Client, from: Mailbox, configuration_set: Option<String>) -> Self {
         Self {
             client,
             from,
+            reply_to: None,
             configuration_set,
         }
+    }
+
+    /// Replies go to `reply_to` (`MAIL_REPLY_TO`) instead of the sender.
+    pub fn with_reply_to(mut self, reply_to: Option<Mailbox>) -> Self {
+        self.reply_to = reply_to;
+        self
     }
 }
 
@@ -76,7 +85,8 @@ impl Mailer for SesMailer {
             .build();
         self.client
             .send_email()
-            .from_email_address(self.from.as_str())
+            .from_email_address(self.from.header())
+            .set_reply_to_addresses(self.reply_to.as_ref().map(|r| vec![r.header().to_owned()]))
             .destination(
                 Destination::builder()
                     .to_addresses(mail.to.as_str())

@@ -1,6 +1,7 @@
 //! Consume: spend a code and set the new password, atomically, then tell the account owner.
 
 use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
+use crate::breach::BreachError;
 use crate::clock::EpochSecs;
 use crate::domain::{Locale, NewPassword, ResetCode, User};
 use crate::events::EventKind;
@@ -25,12 +26,15 @@ pub struct ConsumeReset {
 }
 
 impl ResetService {
-    /// Three sequential store round trips: get the token (with the caller's rate window); read
-    /// the user's slots and the user together; one transaction that deletes the token
-    /// (condition: exists, unexpired), writes the password and a new password-change mark
-    /// (condition: the user still holds the address and mark the token is bound to) and
-    /// revokes the user's other tokens. Tokens issued concurrently with it are not in the
-    /// slots read, but they are bound to the old mark and die with it.
+    /// Three sequential store round trips: get the token (with the caller's rate window and,
+    /// beside them, the breached-password check: no round trip of its own); read the user's
+    /// slots and the user together; one transaction that deletes the token (condition:
+    /// exists, unexpired), writes the password and a new password-change mark (condition: the
+    /// user still holds the address and mark the token is bound to) and revokes the user's
+    /// other tokens. Tokens issued concurrently with it are not in the slots read, but they
+    /// are bound to the old mark and die with it. A password refused by the breach check or,
+    /// once the account's address is known, by the context words is refused before argon2id
+    /// and before the transaction, so the code stays valid.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
         let limit = self.limit(Operation::Consume, cmd.client_ip);
@@ -38,13 +42,17 @@ impl ResetService {
             limit.await?;
             return Err(ServiceError::InvalidCode);
         };
-        let (limited, found) = tokio::join!(limit, self.find_token(&code));
+        let (limited, found, seen) = tokio::join!(
+            limit,
+            self.find_token(&code),
+            self.ports.breach.times_seen(&cmd.password),
+        );
         limited?;
-        let (token, key) = found?.ok_or(ServiceError::InvalidCode)?;
-        let password_hash = hashing::hash_off_thread(cmd.password).await?;
-        let now = self.now();
+        let found = found?;
+        self.judge_breach(seen)?;
+        let (token, key) = found.ok_or(ServiceError::InvalidCode)?;
         let (slots, user) = tokio::join!(
-            self.ports.store.live_slots(&token.email_key, now),
+            self.ports.store.live_slots(&token.email_key, self.now()),
             self.ports.users.by_id(&token.user_id),
         );
         let (slots, user) = (slots?, user?);
@@ -54,6 +62,13 @@ impl ResetService {
             );
             return Err(ServiceError::InvalidCode);
         };
+        self.config
+            .password
+            .policy
+            .check_context(&cmd.password, Some(&user.email))
+            .map_err(ServiceError::WeakPassword)?;
+        let password_hash = hashing::hash_off_thread(cmd.password).await?;
+        let now = self.now();
         let outcome = self
             .ports
             .store
@@ -80,27 +95,50 @@ impl ResetService {
         let completed = self.event(EventKind::Completed, &user.id, Operation::Consume, None);
         tokio::join!(
             self.publish(completed, None),
-            self.notify_changed(cmd.locale, &user, now)
+            self.notify_changed(&cmd.locale, &user, now)
         );
         Ok(())
     }
 
     /// The "your password was changed" mail, if configured. The password is changed either
     /// way; the notice is best effort.
-    async fn notify_changed(&self, locale: Locale, user: &User, now: EpochSecs) {
+    async fn notify_changed(&self, locale: &Locale, user: &User, now: EpochSecs) {
         if !self.config.mail.notify_password_changed {
             return;
         }
-        let mail = render::changed_mail(
-            locale,
-            &self.config.mail.app_name,
-            &user.email,
-            &rfc3339(now),
-        );
-        if let Err(e) = self.ports.mailer.send(&mail).await {
+        let mail = render::changed_mail(&self.config.mail, locale, &user.email, &rfc3339(now));
+        let sent = match mail {
+            Ok(mail) => self.ports.mailer.send(&mail).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             tracing::error!(error = %error_chain(&e), "password-changed notice not sent");
             self.mail_failed(&e, &user.id, Operation::Consume, None, None)
                 .await;
+        }
+    }
+}
+
+impl ResetService {
+    /// The breach check's answer as the settings want it: a password seen at least
+    /// `PWNED_PASSWORDS_MIN_COUNT` times is refused; an unanswered check accepts the password
+    /// (logged as a warning) unless `PWNED_PASSWORDS_FAIL_CLOSED`, then 503.
+    fn judge_breach(&self, seen: Result<u64, BreachError>) -> Result<(), ServiceError> {
+        let settings = &self.config.password.breach;
+        match seen {
+            Ok(count) if count >= settings.min_count => {
+                tracing::info!("new password refused: it appears in known breaches");
+                Err(ServiceError::BreachedPassword)
+            }
+            Ok(_) => Ok(()),
+            Err(e) if settings.fail_closed => {
+                tracing::error!(error = %error_chain(&e), "breached-password check failed; password refused (PWNED_PASSWORDS_FAIL_CLOSED)");
+                Err(ServiceError::BreachCheckUnavailable)
+            }
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "breached-password check failed; password accepted unchecked");
+                Ok(())
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The three use cases over the ports. Commands arrive already parsed (see [`crate::http`]);
 //! nothing here knows about API Gateway, HTTP or the AWS SDK.
 
+mod captcha;
 mod check;
 mod consume;
 mod report;
@@ -16,9 +17,11 @@ pub use check::CheckOutcome;
 pub use consume::ConsumeReset;
 pub use request::{Issued, LinkTarget, RequestReset, Target};
 
+use crate::breach::BreachCheck;
+use crate::captcha::CaptchaVerifier;
 use crate::clock::Clock;
 use crate::config::{Config, RateLimit};
-use crate::domain::TokenHash;
+use crate::domain::{PasswordError, TokenHash};
 use crate::events::EventSink;
 use crate::hashing::HashError;
 use crate::mail::{MailError, Mailer};
@@ -102,6 +105,23 @@ pub enum ServiceError {
     /// Password hashing failed.
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// The new password is built on the account's address (known only once the code's user
+    /// is read) or otherwise breaks the policy. The code is not spent.
+    #[error("new password refused: {0}")]
+    WeakPassword(PasswordError),
+    /// The new password appears in known breaches (`PWNED_PASSWORDS_MIN_COUNT` times or more).
+    /// The code is not spent.
+    #[error("new password appears in known breaches")]
+    BreachedPassword,
+    /// The breached-password check did not answer and `PWNED_PASSWORDS_FAIL_CLOSED` is set.
+    #[error("breached-password check unavailable")]
+    BreachCheckUnavailable,
+    /// The CAPTCHA provider refused the public caller's token (or none was sent).
+    #[error("CAPTCHA not accepted")]
+    CaptchaRefused,
+    /// The CAPTCHA provider did not answer in time or failed.
+    #[error("CAPTCHA provider unavailable")]
+    CaptchaUnavailable,
 }
 
 /// The ports a [`ResetService`] runs on.
@@ -116,6 +136,10 @@ pub struct Ports {
     pub events: Arc<dyn EventSink>,
     /// Time and waiting.
     pub clock: Arc<dyn Clock>,
+    /// Whether a new password appears in known breaches.
+    pub breach: Arc<dyn BreachCheck>,
+    /// The CAPTCHA public requests must pass; `None`: none configured.
+    pub captcha: Option<Arc<dyn CaptchaVerifier>>,
 }
 
 /// The password-reset use cases, built once at init and shared by every invocation.

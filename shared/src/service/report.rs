@@ -59,6 +59,8 @@ impl ResetService {
             MailError::Rejected { code } => ("rejected", code.as_str()),
             MailError::Unavailable { code } => ("unavailable", code.as_str()),
             MailError::DeadlineExceeded => ("deadline", "DeadlineExceeded"),
+            // The template's name, never the failure's text: the link it was given holds a code.
+            MailError::Template { template, .. } => ("template", template.as_str()),
         };
         let mut event = self.event(EventKind::MailFailed, user_id, operation, caller);
         event.mail_error = Some((kind, code.chars().take(64).collect()));

@@ -5,6 +5,7 @@ use crate::clock::EpochSecs;
 use std::time::Duration;
 
 use super::{Caller, ClientIp, Operation, ResetService, ServiceError};
+use crate::captcha::CaptchaToken;
 use crate::domain::{
     CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
     UserId,
@@ -77,6 +78,8 @@ pub struct RequestReset {
     pub opaque: bool,
     /// Whom the per-IP limit counts the call against.
     pub client_ip: ClientIp,
+    /// Public callers, when a CAPTCHA is configured: the solved challenge's token.
+    pub captcha: Option<CaptchaToken>,
 }
 
 /// A code that was issued, for a server caller's `return_code`.
@@ -111,7 +114,11 @@ impl ResetService {
                 events: started + (floor - events_margin).as_millis() as u64,
             }
         });
-        let result = self.request_inner(cmd, deadlines).await;
+        // The CAPTCHA first, before any lookup, and inside the floor.
+        let result = match self.pass_captcha(&cmd).await {
+            Ok(()) => self.request_inner(cmd, deadlines).await,
+            Err(e) => Err(e),
+        };
         if public {
             self.wait_for_floor(started, floor).await;
         }
@@ -287,16 +294,19 @@ impl ResetService {
             })?,
         };
         let mail = render::reset_mail(
-            cmd.locale,
-            &self.config.mail.app_name,
+            &self.config.mail,
+            &cmd.locale,
             &user.email,
             &link,
             self.config.policy.token_ttl.as_secs(),
         );
-        let sent = self
-            .before(deadlines.map(|d| d.mail), self.ports.mailer.send(&mail))
-            .await
-            .unwrap_or(Err(MailError::DeadlineExceeded));
+        let sent = match mail {
+            Err(e) => Err(e),
+            Ok(mail) => self
+                .before(deadlines.map(|d| d.mail), self.ports.mailer.send(&mail))
+                .await
+                .unwrap_or(Err(MailError::DeadlineExceeded)),
+        };
         let Err(e) = sent else {
             return Ok(());
         };

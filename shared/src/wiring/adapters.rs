@@ -7,9 +7,14 @@
 //! local API's `--mail-delay-ms`, the tests' gates).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::breach::{AlwaysClean, BreachCheck, RangeApi};
+use crate::captcha::{CaptchaVerifier, SiteVerify};
+use crate::outbound::Outbound;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, StoreSettings};
+use crate::config::{BreachSettings, CaptchaSettings, Config, StoreSettings};
 use crate::domain::UserId;
 use crate::events::{EventSink, NoEvents};
 use crate::mail::Mailer;
@@ -100,6 +105,7 @@ pub struct Adapters {
     mailer: Arc<dyn Mailer>,
     events: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
+    breach: Option<Arc<dyn BreachCheck>>,
 }
 
 impl Adapters {
@@ -111,6 +117,7 @@ impl Adapters {
             mailer,
             events: Arc::new(NoEvents),
             clock: Arc::new(SystemClock),
+            breach: None,
         }
     }
 
@@ -124,7 +131,8 @@ impl Adapters {
             ses,
             config.mail.from.clone(),
             config.mail.configuration_set.clone(),
-        );
+        )
+        .with_reply_to(config.mail.reply_to.clone());
         Self::new(Store::dynamodb(&config.store, dynamodb), Arc::new(mailer))
     }
 
@@ -137,6 +145,13 @@ impl Adapters {
     /// Time from `clock` instead of the system's (tests: a fixed clock).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// `check` as the breached-password port instead of the one the settings name (tests: a
+    /// counting or failing check).
+    pub fn with_breach_check(mut self, check: Arc<dyn BreachCheck>) -> Self {
+        self.breach = Some(check);
         self
     }
 
@@ -161,8 +176,14 @@ impl Adapters {
         &self.store
     }
 
-    /// The service on these adapters.
+    /// The service on these adapters. The breached-password port is the one the settings name
+    /// (`PWNED_PASSWORDS_URL`: the range API, or none) unless one was given; the CAPTCHA port
+    /// is the provider's siteverify when `CAPTCHA_PROVIDER` is set.
     pub fn service(self, config: Config) -> ResetService {
+        let breach = self
+            .breach
+            .unwrap_or_else(|| breach_check(&config.password.breach));
+        let captcha = config.captcha.as_ref().map(captcha_verifier);
         ResetService::new(
             config,
             Ports {
@@ -171,7 +192,37 @@ impl Adapters {
                 mailer: self.mailer,
                 events: self.events,
                 clock: self.clock,
+                breach,
+                captcha,
             },
         )
     }
+}
+
+/// How long the breached-password range API may take, connecting and reading included. It runs
+/// beside the code lookup (a few ms to DynamoDB), so this is what a slow API can add to a consume;
+/// the range API answers from a CDN in tens of milliseconds.
+pub const BREACH_CHECK_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// The breached-password port the settings name: the range API at `PWNED_PASSWORDS_URL`, or
+/// [`AlwaysClean`] when it is `off` (the local API's default).
+pub fn breach_check(settings: &BreachSettings) -> Arc<dyn BreachCheck> {
+    match &settings.url {
+        Some(url) => Arc::new(RangeApi::new(url, Outbound::new(BREACH_CHECK_TIMEOUT))),
+        None => Arc::new(AlwaysClean),
+    }
+}
+
+/// How long a CAPTCHA provider's siteverify may take. A public request waits for it before its
+/// lookups, so it counts against the Lambda timeout: 1 s + 3 x 2 s of DynamoDB + 2.5 s of SES
+/// on the failure path still fits the template's 10 s.
+pub const CAPTCHA_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// The CAPTCHA port for `settings`: the provider's siteverify.
+pub fn captcha_verifier(settings: &CaptchaSettings) -> Arc<dyn CaptchaVerifier> {
+    Arc::new(SiteVerify::new(
+        settings.verify_url.clone(),
+        settings.secret.clone(),
+        Outbound::new(CAPTCHA_TIMEOUT),
+    ))
 }

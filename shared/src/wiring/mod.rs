@@ -10,13 +10,17 @@ use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-use crate::config::{Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_VAR};
+use crate::config::{
+    CAPTCHA_SECRET_VAR, Config, ConfigError, Profile, SdkTimeouts, TOKEN_KEY_SECRET_VAR,
+};
 use crate::events::eventbridge::EventBridgeSink;
 use crate::service::{Operation, ResetService};
 use crate::store::dynamodb::keys::priming_key;
 
 mod adapters;
-pub use self::adapters::{Adapters, Store};
+pub use self::adapters::{
+    Adapters, BREACH_CHECK_TIMEOUT, CAPTCHA_TIMEOUT, Store, breach_check, captcha_verifier,
+};
 
 /// SDK settings for Lambda from the environment alone: `AWS_REGION`, the function role's
 /// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and an
@@ -49,19 +53,51 @@ pub async fn lambda_config() -> Result<Config, ConfigError> {
 /// As [`lambda_config`], with the settings from `lookup` and Secrets Manager reached through
 /// `sdk` (tests point both at moto). A secret that cannot be read, holds no string, or does not
 /// hold a valid key (pair) stops init with an error naming `TOKEN_HMAC_KEY_SECRET_ARN`, never
-/// the value.
+/// the value. The request function's CAPTCHA secret comes the same way, from the secret
+/// `CAPTCHA_SECRET_ARN` names (read concurrently with the token key's, so no extra wait).
 pub async fn config_with_secret(
     sdk: &SdkConfig,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let arn = lookup(TOKEN_KEY_SECRET_VAR)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
-    let Some(arn) = arn else {
-        return Config::from_lookup(Profile::Lambda, lookup);
+    let arn_of = |var: &str| {
+        lookup(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     };
-    let secret = read_token_key_secret(&secrets_client(sdk), &arn).await?;
-    Config::from_lookup_with_secret(Profile::Lambda, lookup, Some(&secret))
+    let (token_arn, captcha_arn) = (arn_of(TOKEN_KEY_SECRET_VAR), arn_of(CAPTCHA_SECRET_VAR));
+    if captcha_arn.is_some() && arn_of("CAPTCHA_SECRET").is_some() {
+        return Err(ConfigError {
+            var: CAPTCHA_SECRET_VAR,
+            reason: "set either it or CAPTCHA_SECRET, not both".to_owned(),
+        });
+    }
+    if token_arn.is_none() && captcha_arn.is_none() {
+        return Config::from_lookup(Profile::Lambda, lookup);
+    }
+    let client = secrets_client(sdk);
+    let read = |arn: Option<String>, var: &'static str| {
+        let client = &client;
+        async move {
+            match arn {
+                Some(arn) => read_secret(client, &arn, var).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let (token, captcha) = tokio::join!(
+        read(token_arn, TOKEN_KEY_SECRET_VAR),
+        read(captcha_arn, CAPTCHA_SECRET_VAR),
+    );
+    let (token, captcha) = (token?, captcha?);
+    let lookup = |var: &str| match &captcha {
+        Some(secret) if var == "CAPTCHA_SECRET" => Some(secret.to_string()),
+        _ => lookup(var),
+    };
+    Config::from_lookup_with_secret(
+        Profile::Lambda,
+        lookup,
+        token.as_deref().map(String::as_str),
+    )
 }
 
 /// The one Secrets Manager call (at init): 1.5 s per attempt, a second attempt after a throttle
@@ -81,10 +117,12 @@ pub fn secrets_client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
 
-/// The secret's string (zeroed when dropped). Only the ARN and the time taken are logged.
-async fn read_token_key_secret(
+/// The secret's string (zeroed when dropped). Only the ARN and the time taken are logged;
+/// errors name `var`, the setting that named the secret.
+async fn read_secret(
     client: &aws_sdk_secretsmanager::Client,
     arn: &str,
+    var: &'static str,
 ) -> Result<zeroize::Zeroizing<String>, ConfigError> {
     let started = std::time::Instant::now();
     let out = client
@@ -93,7 +131,7 @@ async fn read_token_key_secret(
         .send()
         .await
         .map_err(|e| ConfigError {
-            var: TOKEN_KEY_SECRET_VAR,
+            var,
             reason: format!(
                 "the secret could not be read: {}",
                 aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
@@ -103,13 +141,18 @@ async fn read_token_key_secret(
         .secret_string
         .map(zeroize::Zeroizing::new)
         .ok_or(ConfigError {
-            var: TOKEN_KEY_SECRET_VAR,
+            var,
             reason: "the secret holds no SecretString (a binary secret?)".to_owned(),
         })?;
+    let what = if var == TOKEN_KEY_SECRET_VAR {
+        "token key"
+    } else {
+        "CAPTCHA secret"
+    };
     tracing::info!(
         secret = arn,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "token key read from Secrets Manager"
+        "{what} read from Secrets Manager"
     );
     Ok(secret)
 }

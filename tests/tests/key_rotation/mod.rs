@@ -83,7 +83,7 @@ async fn consume(service: &ResetService, code: &ResetCode) -> Result<(), Service
         .consume(ConsumeReset {
             code: Some(code.clone()),
             password: password(NEW_PASSWORD),
-            locale: Locale::En,
+            locale: Locale::default(),
             client_ip: ClientIp::Exempt,
         })
         .await

@@ -18,18 +18,23 @@ async fn create_secret(label: &str, value: &str) -> String {
         .to_owned()
 }
 
-/// `config_with_secret` with the test settings (no `TOKEN_HMAC_KEY`) and `arn`.
-async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigError> {
-    let vars = [
-        (TOKEN_KEY_SECRET_VAR, arn),
-        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
-        ("DEFAULT_CALLBACK_URL", CALLBACK),
-    ];
+/// `config_with_secret` on moto with exactly these variables (no `TOKEN_HMAC_KEY` unless given).
+async fn config_from_vars(vars: &[(&str, &str)]) -> Result<shared::config::Config, ConfigError> {
     shared::wiring::config_with_secret(&moto::sdk_config(&moto::endpoint()), |k| {
         vars.iter()
             .find(|(v, _)| *v == k)
             .map(|(_, x)| (*x).to_owned())
     })
+    .await
+}
+
+/// `config_with_secret` with the test settings (no `TOKEN_HMAC_KEY`) and `arn`.
+async fn config_from_secret(arn: &str) -> Result<shared::config::Config, ConfigError> {
+    config_from_vars(&[
+        (TOKEN_KEY_SECRET_VAR, arn),
+        ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+        ("DEFAULT_CALLBACK_URL", CALLBACK),
+    ])
     .await
 }
 
@@ -263,4 +268,38 @@ async fn reading_the_secret_at_init_costs_one_round_trip() {
         with_secret.last().unwrap(),
         median(&mut env_only)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_captcha_secret_is_read_from_its_secret_at_init_beside_the_token_key() {
+    const CAPTCHA_SECRET: &str = "captcha-secret-from-secrets-manager";
+    let token_arn = create_secret("token", KEY_B).await;
+    let captcha_arn = create_secret("captcha", CAPTCHA_SECRET).await;
+    let read = |captcha_secret_in_env: Option<&'static str>| {
+        let (token_arn, captcha_arn) = (token_arn.clone(), captcha_arn.clone());
+        async move {
+            config_from_vars(&[
+                (TOKEN_KEY_SECRET_VAR, token_arn.as_str()),
+                ("CAPTCHA_PROVIDER", "hcaptcha"),
+                ("CAPTCHA_SECRET_ARN", captcha_arn.as_str()),
+                ("CAPTCHA_SECRET", captcha_secret_in_env.unwrap_or("")),
+                ("ALLOWED_CALLBACK_ORIGINS", ALLOWED_ORIGIN),
+                ("DEFAULT_CALLBACK_URL", CALLBACK),
+            ])
+            .await
+        }
+    };
+    let config = read(None).await.expect("both secrets are read");
+    let captcha = config.captcha.expect("the CAPTCHA is on");
+    assert_eq!(captcha.secret.as_str(), CAPTCHA_SECRET);
+    assert_eq!(
+        captcha.verify_url.as_str(),
+        "https://api.hcaptcha.com/siteverify"
+    );
+
+    // Both sources at once stop init, naming the setting, never a value.
+    let e = read(Some("also-in-the-environment")).await.unwrap_err();
+    assert_eq!(e.var, "CAPTCHA_SECRET_ARN");
+    assert!(!e.to_string().contains("also-in-the-environment"));
+    assert!(!e.to_string().contains(CAPTCHA_SECRET));
 }

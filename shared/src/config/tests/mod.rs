@@ -271,3 +271,5 @@ fn argon2_settings_default_to_owasp_and_refuse_weaker_or_malformed_values() {
         assert_eq!(cfg(Profile::Lambda, &all).unwrap_err().var, bad, "{vars:?}");
     }
 }
+
+mod credentials;
