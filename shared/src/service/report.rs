@@ -55,15 +55,8 @@ impl ResetService {
         deadline_ms: Option<u64>,
     ) {
         self.count(Metric::MailFailed, operation);
-        let (kind, code) = match error {
-            MailError::Rejected { code } => ("rejected", code.as_str()),
-            MailError::Unavailable { code } => ("unavailable", code.as_str()),
-            MailError::DeadlineExceeded => ("deadline", "DeadlineExceeded"),
-            // The template's name, never the failure's text: the link it was given holds a code.
-            MailError::Template { template, .. } => ("template", template.as_str()),
-        };
         let mut event = self.event(EventKind::MailFailed, user_id, operation, caller);
-        event.mail_error = Some((kind, code.chars().take(64).collect()));
+        event.mail_error = Some(mail_error(error));
         self.publish(event, deadline_ms).await;
     }
 
@@ -106,5 +99,57 @@ impl ResetService {
             done = work => Some(done),
             () = self.ports.clock.sleep(Duration::from_millis(left)) => None,
         }
+    }
+}
+
+/// A [`EventKind::MailFailed`] event's `mail_error`: how the mail failed and the provider's
+/// error code (at most 64 characters). For a template that failed to render, only the
+/// template's name: the failure's text is not for events, since the values the template was
+/// given include the link, and the link holds the code.
+fn mail_error(error: &MailError) -> (&'static str, String) {
+    let (kind, code) = match error {
+        MailError::Rejected { code } => ("rejected", code.as_str()),
+        MailError::Unavailable { code } => ("unavailable", code.as_str()),
+        MailError::DeadlineExceeded => ("deadline", "DeadlineExceeded"),
+        MailError::Template { template, .. } => ("template", template.as_str()),
+    };
+    (kind, code.chars().take(64).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mail_failure_is_reported_by_its_kind_and_code_only() {
+        let rejected = MailError::Rejected {
+            code: "MessageRejected".to_owned(),
+        };
+        assert_eq!(
+            mail_error(&rejected),
+            ("rejected", "MessageRejected".to_owned())
+        );
+        assert_eq!(
+            mail_error(&MailError::DeadlineExceeded),
+            ("deadline", "DeadlineExceeded".to_owned())
+        );
+        let long = MailError::Unavailable {
+            code: "x".repeat(500),
+        };
+        assert_eq!(
+            mail_error(&long).1.len(),
+            64,
+            "a provider's text is bounded"
+        );
+    }
+
+    #[test]
+    fn a_template_that_failed_to_render_is_named_without_the_failures_text() {
+        let failed = MailError::Template {
+            template: "reset.en.html".to_owned(),
+            reason: "at https://app.example.com/reset?code=SECRETCODE".to_owned(),
+        };
+        let (kind, code) = mail_error(&failed);
+        assert_eq!((kind, code.as_str()), ("template", "reset.en.html"));
     }
 }
