@@ -273,3 +273,4 @@ fn argon2_settings_default_to_owasp_and_refuse_weaker_or_malformed_values() {
 }
 
 mod credentials;
+mod observe;
