@@ -310,3 +310,45 @@ async fn the_metric_lines_are_emf_objects_that_carry_every_count() {
         "a metric is never also an ordinary log line"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_that_does_not_answer_is_a_503_but_not_counted_as_the_store() {
+    capture();
+    let namespace = "EmfThirdPartyTest";
+    // A port nothing listens on: the connection is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let captcha = EdgeApp::with_env(&[
+        ("METRICS_NAMESPACE", namespace),
+        ("CAPTCHA_PROVIDER", "turnstile"),
+        ("CAPTCHA_SECRET", "a-captcha-secret"),
+        ("CAPTCHA_VERIFY_URL", &format!("{closed}/siteverify")),
+    ]);
+    let body = json!({"email": ADA, "captcha_token": "a-token"}).to_string();
+    assert_eq!(
+        captcha.post(Request, &body).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let breach = EdgeApp::with_env(&[
+        ("METRICS_NAMESPACE", namespace),
+        ("PWNED_PASSWORDS_URL", &closed),
+        ("PWNED_PASSWORDS_FAIL_CLOSED", "true"),
+    ]);
+    let code = breach.code_for_ada().await; // issued
+    assert_eq!(
+        breach.consume(&code, "a fine new passphrase").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    let counts = emf_counts(namespace);
+    let expected = [(("CodesIssued".to_owned(), "request".to_owned()), 1)];
+    assert_eq!(
+        counts,
+        expected.into_iter().collect(),
+        "neither 503 is StoreUnavailable"
+    );
+}

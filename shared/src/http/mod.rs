@@ -27,7 +27,8 @@ pub use error::{
 
 use crate::config::EdgeSettings;
 use crate::metrics::Metric;
-use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService};
+use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService, ServiceError};
+use crate::store::StoreError;
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -69,13 +70,24 @@ pub async fn handle(
     match dispatch(service, op, &req).await {
         Ok(body) => json_response(StatusCode::OK, body),
         Err(e) => {
-            match &e {
-                ApiError::InvalidCode => service.count(Metric::InvalidCode, op),
-                ApiError::ServiceUnavailable { .. } => service.count(Metric::StoreUnavailable, op),
-                _ => {}
+            if matches!(e, ApiError::InvalidCode) {
+                service.count(Metric::InvalidCode, op);
             }
             e.into_response()
         }
+    }
+}
+
+/// The answer to a use case's error, counting a store outage as [`Metric::StoreUnavailable`].
+/// Counted here, before the error becomes an [`ApiError`]: a CAPTCHA provider or a fail-closed
+/// breach check that does not answer is the same 503 to the caller, but not the store's doing,
+/// and the store's alarm and dashboard must not count it.
+fn failed(service: &ResetService, op: Operation) -> impl Fn(ServiceError) -> ApiError + '_ {
+    move |e| {
+        if matches!(e, ServiceError::Store(StoreError::Unavailable { .. })) {
+            service.count(Metric::StoreUnavailable, op);
+        }
+        ApiError::from(e)
     }
 }
 
@@ -116,12 +128,19 @@ async fn dispatch(
                 public_ip,
             )?;
             let return_code = cmd.return_code;
-            let issued = service.request(cmd).await?.filter(|_| return_code);
+            let issued = service
+                .request(cmd)
+                .await
+                .map_err(failed(service, op))?
+                .filter(|_| return_code);
             reply::render(&reply::RequestAccepted::new(issued.as_ref()))
         }
         Operation::Check => {
             let code = body::check_command(obj)?;
-            let outcome = service.check(code, public_ip).await?;
+            let outcome = service
+                .check(code, public_ip)
+                .await
+                .map_err(failed(service, op))?;
             if outcome == CheckOutcome::Invalid {
                 service.count(Metric::InvalidCode, op);
             }
@@ -129,7 +148,7 @@ async fn dispatch(
         }
         Operation::Revoke => {
             let user = body::revoke_command(obj)?;
-            let revoked = service.revoke(&user).await?;
+            let revoked = service.revoke(&user).await.map_err(failed(service, op))?;
             reply::render(&reply::Done {
                 ok: true,
                 revoked: Some(revoked),
@@ -138,7 +157,7 @@ async fn dispatch(
         Operation::Consume => {
             let policy = &service.config().password.policy;
             let cmd = body::consume_command(obj, policy, accept_language, public_ip)?;
-            service.consume(cmd).await?;
+            service.consume(cmd).await.map_err(failed(service, op))?;
             reply::render(&reply::Done {
                 ok: true,
                 revoked: None,
