@@ -23,7 +23,7 @@
 //! their own writes each one's EMF object alone on its line, at every log level, and the log
 //! format never shows them.
 
-use lambda_http::tracing::subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
+use lambda_http::tracing::subscriber::filter::{FilterExt, LevelFilter, Targets};
 use lambda_http::tracing::subscriber::fmt::{self, MakeWriter};
 use lambda_http::tracing::subscriber::layer::{Filter, Layer, SubscriberExt};
 use lambda_http::tracing::subscriber::registry::{LookupSpan, Registry};
@@ -45,7 +45,8 @@ pub struct Settings {
     /// The default level: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` if it is a bare level, else
     /// INFO. Lambda's `FATAL` is ERROR (tracing has no FATAL).
     pub level: LevelFilter,
-    /// `RUST_LOG`, parsed as `EnvFilter` directives on top of the default level.
+    /// `RUST_LOG`'s directives (`level`, `target`, `target=level`, comma-separated), which
+    /// replace the default level when there are any, as `EnvFilter`'s do.
     pub directives: String,
     /// `AWS_LAMBDA_LOG_FORMAT=JSON` (any case): one JSON object per line.
     pub json: bool,
@@ -90,10 +91,37 @@ pub fn filter<S>(settings: &Settings) -> impl Filter<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let env = EnvFilter::builder()
-        .with_default_directive(settings.level.into())
-        .parse_lossy(&settings.directives);
-    env.and(cap())
+    directives(settings).and(cap())
+}
+
+/// `RUST_LOG`'s directives as a [`Targets`] filter, or the default level when it has none.
+/// Invalid directives are skipped with a line on stderr, as `EnvFilter::parse_lossy` does.
+/// Not `EnvFilter`: its span and field directives (`[span{field=value}]`) are the only thing it
+/// adds, nobody filters a Lambda's logs by them, and its regex engine cost ~140 KB of every
+/// bootstrap's 6 MiB (BENCHMARKS.md). Such a directive is skipped like any invalid one.
+fn directives(settings: &Settings) -> Targets {
+    let mut targets = Targets::new();
+    let mut any = false;
+    for part in settings.directives.split(',').map(str::trim) {
+        if part.is_empty() {
+            continue;
+        }
+        match part.parse::<Targets>() {
+            Ok(parsed) => {
+                any = true;
+                if let Some(level) = parsed.default_level() {
+                    targets = targets.with_default(level);
+                }
+                targets = targets.with_targets(parsed);
+            }
+            Err(e) => eprintln!("ignoring `{part}` in RUST_LOG: {e}"),
+        }
+    }
+    if any {
+        targets
+    } else {
+        Targets::new().with_default(settings.level)
+    }
 }
 
 /// Every target but the metric lines, which [`EmfLines`] writes.

@@ -10,7 +10,7 @@
 //! `upon` renders them: Jinja's `{{ variable }}` and `{% if variable %} … {% else %} … {% endif %}`,
 //! every value HTML-escaped in `.html` files by [`escape_html`] (the escaping the mails always
 //! had) and left as it is in the subject and text, compiled once, no I/O at render time. It was
-//! chosen over MiniJinja for its size: MiniJinja cost +352 KiB per binary, which the x86_64
+//! chosen over MiniJinja for its size: MiniJinja cost +352 KiB on a proxy program, which the x86_64
 //! bootstraps did not have room for (BENCHMARKS.md); a mail needs variables and conditions, not
 //! a language. The statements a file may use are checked at init ([`scan`]), so a template
 //! cannot reach for a feature that would fail only when a user's mail is rendered.
