@@ -352,3 +352,31 @@ async fn a_third_party_that_does_not_answer_is_a_503_but_not_counted_as_the_stor
         "neither 503 is StoreUnavailable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_does_not_answer_is_a_503_counted_as_store_unavailable() {
+    capture();
+    let namespace = "EmfStoreTest";
+    // DynamoDB at a port nothing listens on: every call is refused at once, the SDK's
+    // dispatch failure, which the store answers as unavailable.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = moto_app::config(
+        "emf-store-reset",
+        "emf-store-users",
+        &[("METRICS_NAMESPACE", namespace)],
+    );
+    let db = moto::dynamodb_client_at(&format!("http://127.0.0.1:{port}"), 1);
+    let service = shared::wiring::Adapters::aws(&config, db, moto::sesv2()).service(config);
+    let check = json!({"code": "x".repeat(43)});
+    let r = moto_app::call(&service, Check, check, &[], None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+
+    let counts = emf_counts(namespace);
+    let expected = [(("StoreUnavailable".to_owned(), "check".to_owned()), 1)];
+    assert_eq!(counts, expected.into_iter().collect());
+}
