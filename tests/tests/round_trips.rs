@@ -44,6 +44,13 @@ impl Counter {
         calls.sort();
         (std::mem::take(&mut t.waves), calls)
     }
+
+    /// Since the last take: at most `max_waves` waves, and exactly `expected` calls (sorted).
+    fn expect(&self, what: &str, max_waves: usize, expected: &[&str]) {
+        let (waves, calls) = self.take();
+        assert!(waves <= max_waves, "{what} took {waves} waves: {calls:?}");
+        assert_eq!(calls, expected, "{what}");
+    }
 }
 
 impl Intercept for Counter {
@@ -185,22 +192,18 @@ async fn each_operation_stays_within_its_round_trip_budget() {
         json!({"email": "ada@example.com"}),
     )
     .await;
-    let (waves, calls) = db.take();
     // Wave 1: the index query (then the user's item, for the state a code is bound to)
     // alongside the slot read and the IP window; wave 3: the claim.
-    assert!(
-        waves <= 3,
-        "known-email request took {waves} waves: {calls:?}"
-    );
-    assert_eq!(
-        calls,
-        [
+    db.expect(
+        "known-email request",
+        3,
+        &[
             "dynamodb:GetItem",
             "dynamodb:Query",
             "dynamodb:Query",
             "dynamodb:TransactWriteItems",
-            "dynamodb:UpdateItem"
-        ]
+            "dynamodb:UpdateItem",
+        ],
     );
 
     post(
@@ -209,21 +212,17 @@ async fn each_operation_stays_within_its_round_trip_budget() {
         json!({"email": "nobody@example.com"}),
     )
     .await;
-    let (waves, calls) = db.take();
     // The same reads as for a known address (an absent user item is read too).
-    assert!(
-        waves <= 3,
-        "unknown-email request took {waves} waves: {calls:?}"
-    );
-    assert_eq!(
-        calls,
-        [
+    db.expect(
+        "unknown-email request",
+        3,
+        &[
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:Query",
-            "dynamodb:UpdateItem"
-        ]
+            "dynamodb:UpdateItem",
+        ],
     );
 
     let mails = moto::mail_to("ada@example.com").await;
@@ -233,17 +232,16 @@ async fn each_operation_stays_within_its_round_trip_budget() {
 
     let checked = post(&service, Operation::Check, json!({"code": code.expose()})).await;
     assert_eq!(checked["is_valid"], true);
-    let (waves, calls) = db.take();
     // The token with the IP window, then its user: a code is valid only while the account
     // holds the address and password-change mark it was issued for.
-    assert_eq!(waves, 2, "check: {calls:?}");
-    assert_eq!(
-        calls,
-        [
+    db.expect(
+        "check",
+        2,
+        &[
             "dynamodb:GetItem",
             "dynamodb:GetItem",
-            "dynamodb:UpdateItem"
-        ]
+            "dynamodb:UpdateItem",
+        ],
     );
 
     post(
@@ -252,22 +250,21 @@ async fn each_operation_stays_within_its_round_trip_budget() {
         json!({"code": code.expose(), "password": "a new passphrase"}),
     )
     .await;
-    let (waves, calls) = db.take();
     assert_eq!(
         range_api.received().len(),
         1,
         "consume asked the range API once"
     );
-    assert!(waves <= 3, "consume took {waves} waves: {calls:?}");
-    assert_eq!(
-        calls,
-        [
+    db.expect(
+        "consume",
+        3,
+        &[
             "dynamodb:GetItem",
             "dynamodb:GetItem",
             "dynamodb:Query",
             "dynamodb:TransactWriteItems",
-            "dynamodb:UpdateItem"
-        ]
+            "dynamodb:UpdateItem",
+        ],
     );
 }
 
