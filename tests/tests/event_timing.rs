@@ -5,18 +5,16 @@
 //! (BENCHMARKS.md quotes a run, "Events"); what is asserted is what is the same for both
 //! (status, headers, body) and a guard against hangs, never a time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use integration_tests::app::{self, call};
+use integration_tests::app;
 use integration_tests::faults::{Fault, FaultProxy};
 use integration_tests::moto;
-use serde_json::json;
 use shared::events::eventbridge::EventBridgeSink;
-use shared::service::{Operation, ResetService};
-use shared::store::dynamodb::NewUser;
+use shared::service::ResetService;
 use shared::wiring::{Adapters, Store};
 
-use crate::mail_timing::{ms, percentile};
+use crate::mail_timing::known_and_unknown;
 
 const PUT_EVENTS: &str = "AWSEvents.PutEvents";
 
@@ -39,16 +37,6 @@ fn service(config: &shared::config::Config, events_endpoint: Option<&str>) -> Re
         _ => adapters,
     };
     adapters.service(config.clone())
-}
-
-fn row(t: &mut [Duration]) -> String {
-    t.sort();
-    format!(
-        "{:.1} / {:.1} / {:.1}",
-        ms(percentile(t, 0.5)),
-        ms(percentile(t, 0.95)),
-        ms(t[t.len() - 1])
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,37 +101,10 @@ async fn a_slow_hung_or_unreachable_bus_answers_known_and_unknown_alike_at_the_f
         }
         let config = config_for(floor);
         let service = service(&config, events.then(|| proxy.endpoint()).as_deref());
-        let (mut known, mut unknown, mut answers) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..PER_SIDE {
-            n += 1;
-            let user = format!("k{n}.{prefix}@example.com");
-            let id = format!("u{n}");
-            let new_user = NewUser {
-                id: &id,
-                email: &user,
-                password_hash: None,
-                enabled: None,
-            };
-            seeding.put_user(&new_user).await.unwrap();
-            let nobody = format!("n{n}.{prefix}@example.com");
-            for (email, times) in [(&user, &mut known), (&nobody, &mut unknown)] {
-                let body = json!({"email": email});
-                let started = Instant::now();
-                let answer = call(&service, Operation::Request, body, &[], None);
-                let r = tokio::time::timeout(Duration::from_secs(20), answer)
-                    .await
-                    .unwrap_or_else(|_| panic!("{label}: a public request hung"));
-                times.push(started.elapsed());
-                answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
-            }
-        }
-        assert!(
-            answers.windows(2).all(|w| w[0] == w[1]),
-            "{label}: every answer is the same for known and unknown: {answers:?}"
-        );
+        let line = known_and_unknown(&service, &seeding, &prefix, &mut n, PER_SIDE, label).await;
         if events {
             assert!(proxy.calls(PUT_EVENTS) > 0, "{label}: the events were put");
         }
-        println!("| {label} | {} | {} |", row(&mut known), row(&mut unknown));
+        println!("{line}");
     }
 }

@@ -76,13 +76,66 @@ async fn public_request(
     tokio::time::timeout(limit, call(service, Operation::Request, body, &[], None)).await
 }
 
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i]
 }
 
-pub(crate) fn ms(d: Duration) -> f64 {
+fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// "median / p95 / max" of `t` in milliseconds, for the printed tables.
+fn row(t: &mut [Duration]) -> String {
+    t.sort();
+    format!(
+        "{:.1} / {:.1} / {:.1}",
+        ms(percentile(t, 0.5)),
+        ms(percentile(t, 0.95)),
+        ms(t[t.len() - 1])
+    )
+}
+
+/// `per_side` public requests for new known addresses (seeded in `seeding`) and as many for
+/// unknown ones, alternating; asserts every answer is the same (status, headers, body) and
+/// returns the table row `| label | known | unknown |`. `n` numbers the addresses across calls.
+pub(crate) async fn known_and_unknown(
+    service: &shared::service::ResetService,
+    seeding: &Store,
+    prefix: &str,
+    n: &mut usize,
+    per_side: usize,
+    label: &str,
+) -> String {
+    let (mut known, mut unknown, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..per_side {
+        *n += 1;
+        let user = format!("k{n}.{prefix}@example.com");
+        seeding
+            .put_user(&NewUser {
+                id: &format!("u{n}"),
+                email: &user,
+                password_hash: None,
+                enabled: None,
+            })
+            .await
+            .unwrap();
+        let nobody = format!("n{n}.{prefix}@example.com");
+        for (email, times) in [(&user, &mut known), (&nobody, &mut unknown)] {
+            let started = Instant::now();
+            let r = public_request(service, email, Duration::from_secs(20))
+                .await
+                .unwrap_or_else(|_| panic!("{label}: a public request hung"));
+            times.push(started.elapsed());
+            answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
+        }
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "{label}: every answer is the same for known and unknown: {answers:?}"
+    );
+    assert_eq!(answers[0].0, StatusCode::OK, "{label}");
+    format!("| {label} | {} | {} |", row(&mut known), row(&mut unknown))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,46 +186,8 @@ async fn throttled_slow_or_hung_ses_answers_known_and_unknown_alike_at_the_floor
         let db = shared::wiring::dynamodb_client(&sdk, &config.store.timeouts);
         let ses = shared::wiring::ses_client(&sdk, &config.mail.timeouts);
         let service = Adapters::aws(&config, db, ses).service(config.clone());
-        let (mut known, mut unknown) = (Vec::new(), Vec::new());
-        let mut answers = Vec::new();
-        for _ in 0..PER_SIDE {
-            n += 1;
-            let user = format!("k{n}.{prefix}@example.com");
-            seeding
-                .put_user(&NewUser {
-                    id: &format!("u{n}"),
-                    email: &user,
-                    password_hash: None,
-                    enabled: None,
-                })
-                .await
-                .unwrap();
-            let nobody = format!("n{n}.{prefix}@example.com");
-            for (email, times) in [(&user, &mut known), (&nobody, &mut unknown)] {
-                let started = Instant::now();
-                let r = public_request(&service, email, Duration::from_secs(20))
-                    .await
-                    .unwrap_or_else(|_| panic!("{label}: a public request hung"));
-                times.push(started.elapsed());
-                answers.push((r.status, format!("{:?}", r.headers), r.body.to_string()));
-            }
-        }
-        assert!(
-            answers.windows(2).all(|w| w[0] == w[1]),
-            "{label}: every answer is the same for known and unknown: {answers:?}"
-        );
-        assert_eq!(answers[0].0, StatusCode::OK, "{label}");
-        known.sort();
-        unknown.sort();
-        let row = |t: &[Duration]| {
-            format!(
-                "{:.1} / {:.1} / {:.1}",
-                ms(percentile(t, 0.5)),
-                ms(percentile(t, 0.95)),
-                ms(t[t.len() - 1])
-            )
-        };
-        println!("| {label} | {} | {} |", row(&known), row(&unknown));
+        let line = known_and_unknown(&service, &seeding, &prefix, &mut n, PER_SIDE, label).await;
+        println!("{line}");
         proxy.heal();
     }
 }
