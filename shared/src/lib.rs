@@ -29,7 +29,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;
-mod recorder;
+pub mod recorder;
 pub mod service;
 pub mod store;
 pub mod wiring;

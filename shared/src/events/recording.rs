@@ -4,50 +4,30 @@
 use super::{EventError, EventSink, ResetEvent};
 use crate::recorder::Recorder;
 
-/// Keeps every event put, oldest first.
-#[derive(Default)]
-pub struct RecordingEvents {
-    put: Recorder<ResetEvent>,
-    print: bool,
-}
+/// Keeps every event put, oldest first (`new` records silently, `printing` also prints each
+/// event's detail-type and detail; `fail_with` makes every following put fail as unavailable
+/// with that code).
+pub type RecordingEvents = Recorder<ResetEvent>;
 
-impl RecordingEvents {
-    /// Records silently (tests).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records and prints each event's detail-type and detail to standard output (local API).
-    pub fn printing() -> Self {
-        Self {
-            print: true,
-            ..Self::default()
-        }
-    }
-
+impl Recorder<ResetEvent> {
     /// Every event put so far, oldest first.
     pub fn events(&self) -> Vec<ResetEvent> {
-        self.put.all()
-    }
-
-    /// Makes every following put fail as unavailable with `code` (or succeed again with `None`).
-    pub fn fail_with(&self, code: Option<&str>) {
-        self.put.fail_with(code);
+        self.all()
     }
 }
 
 #[async_trait::async_trait]
-impl EventSink for RecordingEvents {
+impl EventSink for Recorder<ResetEvent> {
     async fn put(&self, events: &[ResetEvent]) -> Result<(), EventError> {
-        if let Some(code) = self.put.failure() {
+        if let Some(code) = self.failure() {
             return Err(EventError::Unavailable { code });
         }
-        if self.print {
+        if self.prints() {
             for event in events {
                 println!("event {} {}", event.kind.detail_type(), event.detail());
             }
         }
-        self.put.keep(events.iter().cloned());
+        self.keep(events.iter().cloned());
         Ok(())
     }
 }

@@ -5,51 +5,30 @@
 use super::{Mail, MailError, Mailer};
 use crate::recorder::Recorder;
 
-/// Keeps every mail sent, newest last.
-#[derive(Default)]
-pub struct RecordingMailer {
-    sent: Recorder<Mail>,
-    print: bool,
-}
+/// Keeps every mail sent, newest last (`new` records silently, `printing` also prints;
+/// `fail_with` makes every following send fail as rejected with that code).
+pub type RecordingMailer = Recorder<Mail>;
 
-impl RecordingMailer {
-    /// Records silently (tests).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records and prints each mail to standard output (the local API).
-    pub fn printing() -> Self {
-        Self {
-            print: true,
-            ..Self::default()
-        }
-    }
-
+impl Recorder<Mail> {
     /// Every mail so far, oldest first.
     pub fn sent(&self) -> Vec<Mail> {
-        self.sent.all()
-    }
-
-    /// Makes every following send fail as rejected with `code` (or succeed again with `None`).
-    pub fn fail_with(&self, code: Option<&str>) {
-        self.sent.fail_with(code);
+        self.all()
     }
 }
 
 #[async_trait::async_trait]
-impl Mailer for RecordingMailer {
+impl Mailer for Recorder<Mail> {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        if let Some(code) = self.sent.failure() {
+        if let Some(code) = self.failure() {
             return Err(MailError::Rejected { code });
         }
-        if self.print {
+        if self.prints() {
             println!(
                 "\n--- mail to {} ---\nSubject: {}\n\n{}\n--- end of mail ---\n",
                 mail.to, mail.subject, mail.text
             );
         }
-        self.sent.keep([mail.clone()]);
+        self.keep([mail.clone()]);
         Ok(())
     }
 }
