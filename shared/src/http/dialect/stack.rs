@@ -320,3 +320,70 @@ fn send_reset_code_body(obj: Map<String, Value>) -> Result<Map<String, Value>, A
     }
     Ok(obj)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(e: StackError) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let response = e.into_response();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            serde_json::from_str(response.body()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn limits_and_outages_keep_retry_after_in_stacks_shape() {
+        for (e, status, code) in [
+            (
+                ApiError::TooManyRequests { retry_after: 42 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+            ),
+            (
+                ApiError::ServiceUnavailable { retry_after: 42 },
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+            ),
+        ] {
+            let (got, headers, json) = body(StackError::Api(e));
+            assert_eq!(got, status);
+            assert_eq!(headers[header::RETRY_AFTER], "42");
+            assert_eq!(headers["x-stack-known-error"], code);
+            assert_eq!(json["code"], code);
+            assert_eq!(json.as_object().unwrap().len(), 2, "code and error only");
+        }
+    }
+
+    #[test]
+    fn a_500_says_nothing_more_than_stack_would() {
+        let (status, _, json) = body(StackError::Api(ApiError::Internal));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(json["code"], "INTERNAL_ERROR");
+        assert_eq!(json["error"], "Something went wrong on our side.");
+    }
+
+    #[test]
+    fn schema_errors_are_bounded_whatever_the_field_names() {
+        let fields = (0..10)
+            .map(|i| (format!("{i}{}", "x".repeat(63)), "y".repeat(500)))
+            .collect();
+        let (_, _, json) = body(StackError::Api(ApiError::Validation(fields)));
+        assert!(json["error"].as_str().unwrap().len() <= MAX_ERROR_BODY_BYTES / 2);
+    }
+
+    #[test]
+    fn routes_are_matched_with_or_without_a_trailing_slash_and_nothing_else() {
+        assert_eq!(route(SEND_RESET_CODE_PATH), Some(Operation::Request));
+        assert_eq!(
+            route("/api/v1/auth/password/reset/"),
+            Some(Operation::Consume)
+        );
+        assert_eq!(route(CHECK_CODE_PATH), Some(Operation::Check));
+        assert_eq!(route("/api/v1/auth/password/reset/other"), None);
+    }
+}
