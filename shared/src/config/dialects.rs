@@ -85,12 +85,24 @@ impl DialectSettings {
         }
     }
 
-    /// Lambda: `API_DIALECTS` or `native`. The local API: `API_DIALECTS` or every dialect, of
-    /// which those whose settings exist are on. Each dialect that stays off is logged once.
+    /// Says, one line each, which dialects were asked for but are off, and why. Called once at
+    /// init by the functions and the local API (after its `ready` line, which must come first).
+    pub fn log_off(&self) {
+        for (dialect, why) in &self.off {
+            tracing::warn!(
+                dialect = dialect.name(),
+                "API_DIALECTS: {} is off: {why}",
+                dialect.name()
+            );
+        }
+    }
+
+    /// Lambda: `API_DIALECTS` or `native`. The local API: `API_DIALECTS` or every built dialect,
+    /// of which those whose settings exist are on.
     pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let asked: Vec<Dialect> = match (env.get(API_DIALECTS_VAR), env.profile) {
             (Some(list), _) => parse_list(&list)?,
-            (None, Profile::Local { .. }) => Dialect::ALL.to_vec(),
+            (None, Profile::Local { .. }) => vec![Dialect::Native, Dialect::Stack],
             (None, Profile::Lambda) => parse_list(&env.text(API_DIALECTS_VAR))?,
         };
         let mut settings = Self {
@@ -112,13 +124,6 @@ impl DialectSettings {
                     .off
                     .push((dialect, "this dialect is not built yet (issue 12)")),
             }
-        }
-        for (dialect, why) in &settings.off {
-            tracing::warn!(
-                dialect = dialect.name(),
-                "API_DIALECTS: {} is off: {why}",
-                dialect.name()
-            );
         }
         Ok(settings)
     }
