@@ -607,3 +607,121 @@ async fn the_full_stack_reset_mails_through_ses_on_moto_to_the_stored_address() 
         "and the changed mail"
     );
 }
+
+#[tokio::test]
+async fn send_reset_code_answers_no_sooner_than_the_floor_for_known_and_unknown_addresses() {
+    use shared::clock::Clock;
+    let app = EdgeApp::with_env(&[
+        STACK_ENV[0],
+        STACK_ENV[1],
+        STACK_ENV[2],
+        ("MIN_REQUEST_RESPONSE_MS", "400"),
+    ]);
+    for email in [ADA, "nobody@example.com"] {
+        let started = app.clock.now_ms();
+        let r = post(
+            &app,
+            SEND_RESET_CODE_PATH,
+            json!({"email": email, "callback_url": SEED_CALLBACK}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        // The fixed clock moves only by the service's own wait: exactly the floor, both times.
+        assert_eq!(app.clock.now_ms() - started, 400, "{email}");
+    }
+}
+
+mod captcha {
+    //! The CAPTCHA (issue 14) on the public `send-reset-code`, against a fake provider.
+
+    use super::*;
+    use integration_tests::fake_api::{FakeApi, Reply as Fake};
+
+    const TOKEN: &str = "XXXX.DUMMY.TOKEN.XXXX";
+
+    fn app_against(url: &str) -> EdgeApp {
+        EdgeApp::with_env(&[
+            STACK_ENV[0],
+            STACK_ENV[1],
+            STACK_ENV[2],
+            ("CAPTCHA_PROVIDER", "turnstile"),
+            ("CAPTCHA_SECRET", "captcha-test-secret"),
+            ("CAPTCHA_VERIFY_URL", url),
+        ])
+    }
+
+    fn verdict(success: bool) -> Fake {
+        Fake::Body(200, json!({"success": success}).to_string())
+    }
+
+    #[tokio::test]
+    async fn send_reset_code_without_a_captcha_token_is_a_schema_error_and_asks_nobody() {
+        let provider = FakeApi::start(verdict(true)).await;
+        let app = app_against(&format!("{}/siteverify", provider.url()));
+        let before = app.snapshot();
+        let r = post(
+            &app,
+            SEND_RESET_CODE_PATH,
+            json!({"email": ADA, "callback_url": SEED_CALLBACK}),
+        )
+        .await;
+        assert_stack_error(&r, StatusCode::BAD_REQUEST, "SCHEMA_ERROR");
+        assert!(
+            r.json["error"]
+                .as_str()
+                .unwrap()
+                .contains("body.captcha_token ")
+        );
+        assert!(provider.received().is_empty());
+        assert_eq!(app.snapshot(), before);
+    }
+
+    #[tokio::test]
+    async fn a_refused_captcha_token_is_a_schema_error_and_nothing_is_looked_up() {
+        let provider = FakeApi::start(verdict(false)).await;
+        let app = app_against(&format!("{}/siteverify", provider.url()));
+        let before = app.snapshot();
+        let body = json!({"email": ADA, "callback_url": SEED_CALLBACK, "captcha_token": TOKEN});
+        let r = post(&app, SEND_RESET_CODE_PATH, body).await;
+        assert_stack_error(&r, StatusCode::BAD_REQUEST, "SCHEMA_ERROR");
+        assert_eq!(provider.received().len(), 1);
+        assert_eq!(app.snapshot(), before);
+    }
+
+    #[tokio::test]
+    async fn an_accepted_captcha_token_lets_send_reset_code_through_alike_for_every_address() {
+        let provider = FakeApi::start(verdict(true)).await;
+        let app = app_against(&format!("{}/siteverify", provider.url()));
+        let mut answers = Vec::new();
+        for email in [ADA, "nobody@example.com"] {
+            let body =
+                json!({"email": email, "callback_url": SEED_CALLBACK, "captcha_token": TOKEN});
+            let r = post(&app, SEND_RESET_CODE_PATH, body).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+            answers.push((r.headers, r.raw));
+        }
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(app.mailer.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_does_not_answer_is_a_stack_503_with_retry_after() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let app = app_against(&format!("http://127.0.0.1:{port}/siteverify"));
+        let before = app.snapshot();
+        let body = json!({"email": ADA, "callback_url": SEED_CALLBACK, "captcha_token": TOKEN});
+        let r = post(&app, SEND_RESET_CODE_PATH, body).await;
+        assert_stack_error(&r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+        assert_eq!(
+            r.headers["retry-after"],
+            shared::http::THIRD_PARTY_RETRY_AFTER_SECS
+                .to_string()
+                .as_str()
+        );
+        assert_eq!(app.snapshot(), before);
+    }
+}
