@@ -110,6 +110,34 @@ async fn the_seeds_send_reset_code_call_answers_200_with_a_success_sentence_and_
 }
 
 #[tokio::test]
+async fn the_mailed_link_carries_code_in_its_query_even_with_link_code_in_fragment() {
+    let app = EdgeApp::with_env(&[
+        STACK_ENV[0],
+        STACK_ENV[1],
+        STACK_ENV[2],
+        ("LINK_CODE_IN", "fragment"),
+    ]);
+    let r = post(
+        &app,
+        SEND_RESET_CODE_PATH,
+        json!({"email": ADA, "callback_url": SEED_CALLBACK}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let link = url::Url::parse(&app.mailer.sent().pop().unwrap().link.unwrap()).unwrap();
+    assert_eq!(link.fragment(), None);
+    assert!(link.query_pairs().any(|(k, _)| k == "code"), "{link}");
+    // The native route still follows LINK_CODE_IN.
+    app.post(
+        shared::service::Operation::Request,
+        &json!({"email": ADA}).to_string(),
+    )
+    .await;
+    let native = url::Url::parse(&app.mailer.sent().pop().unwrap().link.unwrap()).unwrap();
+    assert!(native.fragment().is_some_and(|f| f.starts_with("code=")));
+}
+
+#[tokio::test]
 async fn the_seeds_check_code_call_answers_is_valid_and_nothing_else() {
     let app = app();
     // Seed 001's cURL example: its placeholder code is no code.

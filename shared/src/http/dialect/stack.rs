@@ -19,7 +19,7 @@ use super::super::{
 use crate::config::StackSettings;
 use crate::domain::PasswordError;
 use crate::metrics::Metric;
-use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService};
+use crate::service::{Caller, CheckOutcome, ClientIp, LinkTarget, Operation, ResetService};
 
 /// `send-reset-code`'s route.
 pub const SEND_RESET_CODE_PATH: &str = "/api/v1/auth/password/send-reset-code";
@@ -247,7 +247,7 @@ async fn dispatch(
     match op {
         Operation::Request => {
             let obj = send_reset_code_body(obj)?;
-            let cmd = body::request_command(
+            let mut cmd = body::request_command(
                 obj,
                 Caller::Public,
                 &config.links,
@@ -256,6 +256,10 @@ async fn dispatch(
                 accept_language,
                 ip,
             )?;
+            // Stack's contract: "A query parameter `code` ... will be appended".
+            if let LinkTarget::Callback(url) = cmd.link {
+                cmd.link = LinkTarget::CallbackQuery(url);
+            }
             service.request(cmd).await.map_err(failed(service, op))?;
             Ok(reply::render(&Success {
                 success: SEND_RESET_CODE_SUCCESS,
