@@ -388,9 +388,11 @@ async fn the_stack_routes_log_no_secret_and_an_off_dialect_says_so_in_one_line()
     use shared::http::dialect::stack::{CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_PATH};
     capture();
     let key: &'static str = "pck_stack_logs_secretish_0123";
+    let namespace = "EmfStackTest";
     let app = EdgeApp::with_env(&[
         ("STACK_PROJECT_ID", "logs-project"),
         ("STACK_PUBLISHABLE_CLIENT_KEYS", key),
+        ("METRICS_NAMESPACE", namespace),
     ]);
     let stack = |body: serde_json::Value, key: &'static str| {
         let mut req = EdgeApp::request(&body.to_string());
@@ -449,6 +451,22 @@ async fn the_stack_routes_log_no_secret_and_an_off_dialect_says_so_in_one_line()
         .filter(|l| l.contains("API_DIALECTS: stack is off"))
         .collect();
     assert_eq!(off.len(), 1, "one line: {off:?}");
+    // The counts of the Stack routes carry dialect stack.
+    let stack_lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace)
+        .collect();
+    assert!(
+        stack_lines
+            .iter()
+            .any(|v| v["PasswordsReset"] == 1 && v["operation"] == "consume"),
+        "{stack_lines:?}"
+    );
+    assert!(
+        stack_lines.iter().all(|v| v["dialect"] == "stack"),
+        "{stack_lines:?}"
+    );
     assert!(
         off[0].contains("STACK_PUBLISHABLE_CLIENT_KEYS"),
         "{}",

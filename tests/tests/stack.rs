@@ -753,3 +753,94 @@ mod captcha {
         assert_eq!(app.snapshot(), before);
     }
 }
+
+/// An API Gateway v2 event for `path` (the `sam local` fixture, re-pointed), with Stack's headers.
+fn v2_event(
+    path: &str,
+    body: &Value,
+    key: &str,
+) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/events/check-ok.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    event["rawPath"] = path.into();
+    event["routeKey"] = format!("POST {path}").into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["routeKey"] = format!("POST {path}").into();
+    event["headers"]["x-stack-project-id"] = PROJECT.into();
+    event["headers"]["x-stack-publishable-client-key"] = key.into();
+    event["body"] = body.to_string().into();
+    event["isBase64Encoded"] = false.into();
+    serde_json::from_value(event).unwrap()
+}
+
+#[tokio::test]
+async fn the_lambda_edge_answers_a_stack_path_in_stacks_dialect_on_the_function_of_its_operation() {
+    use lambda_http::aws_lambda_events::encodings::Body;
+    use shared::http::lambda::handle_v2_event;
+    use shared::service::Operation;
+    let app = app();
+    let text = |r: &lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse| match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str::<Value>(t).unwrap(),
+        other => panic!("a text body, not {other:?}"),
+    };
+    let ok = handle_v2_event(
+        &app.service,
+        Operation::Check,
+        v2_event(CHECK_CODE_PATH, &json!({"code": "RESET_CODE_HERE"}), KEY),
+    )
+    .await;
+    assert_eq!(ok.status_code, 200);
+    assert_eq!(text(&ok), json!({"is_valid": false}));
+    let refused = handle_v2_event(
+        &app.service,
+        Operation::Check,
+        v2_event(CHECK_CODE_PATH, &json!({"code": "x"}), "pck_wrong"),
+    )
+    .await;
+    assert_eq!(refused.status_code, 401);
+    assert_eq!(text(&refused)["code"], "INVALID_PUBLISHABLE_CLIENT_KEY");
+    assert_eq!(
+        refused.headers["x-stack-known-error"],
+        "INVALID_PUBLISHABLE_CLIENT_KEY"
+    );
+    // The request function answers send-reset-code in Stack's shape too.
+    let sent = handle_v2_event(
+        &app.service,
+        Operation::Request,
+        v2_event(
+            SEND_RESET_CODE_PATH,
+            &json!({"email": ADA, "callback_url": SEED_CALLBACK}),
+            KEY,
+        ),
+    )
+    .await;
+    assert_eq!(sent.status_code, 200);
+    assert_eq!(text(&sent), json!({"success": SEND_RESET_CODE_SUCCESS}));
+    assert_eq!(app.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn events_from_the_stack_routes_name_the_stack_dialect_and_route() {
+    let app = app();
+    let code = stack_code_for_ada(&app).await;
+    post(
+        &app,
+        RESET_PATH,
+        json!({"code": code, "password": NEW_PASSWORD}),
+    )
+    .await;
+    let details: Vec<Value> = app.events.events().iter().map(|e| e.detail()).collect();
+    assert_eq!(details.len(), 2, "requested and completed: {details:?}");
+    assert_eq!(details[0]["dialect"], "stack");
+    assert_eq!(details[0]["route"], SEND_RESET_CODE_PATH);
+    assert_eq!(details[1]["dialect"], "stack");
+    assert_eq!(details[1]["route"], RESET_PATH);
+    // The native route's events stay native.
+    app.code_for_ada().await;
+    let last = app.events.events().pop().unwrap().detail();
+    assert_eq!(
+        (last["dialect"].as_str(), last["route"].as_str()),
+        (Some("native"), Some("/password-reset/request"))
+    );
+}

@@ -16,8 +16,9 @@ use super::super::{
     ApiError, ApiRequest, MAX_ERROR_BODY_BYTES, body, client_ip, failed, json_object,
     json_response, reply,
 };
-use crate::config::StackSettings;
+use crate::config::{Dialect, StackSettings};
 use crate::domain::PasswordError;
+use crate::invocation::Invocation;
 use crate::metrics::Metric;
 use crate::service::{Caller, CheckOutcome, ClientIp, LinkTarget, Operation, ResetService};
 
@@ -186,14 +187,29 @@ pub async fn handle(
     op: Operation,
     req: ApiRequest,
 ) -> http::Response<String> {
-    match dispatch(service, settings, op, &req).await {
-        Ok(body) => json_response(StatusCode::OK, body),
-        Err(e) => {
-            if matches!(e, StackError::Api(ApiError::InvalidCode)) {
-                service.count(Metric::InvalidCode, op);
+    // The metrics' `dialect` dimension and the events' `dialect` and `route` say Stack.
+    let invocation = Invocation::current().in_dialect(Dialect::Stack.name(), path_of(op));
+    invocation
+        .scope(async {
+            match dispatch(service, settings, op, &req).await {
+                Ok(body) => json_response(StatusCode::OK, body),
+                Err(e) => {
+                    if matches!(e, StackError::Api(ApiError::InvalidCode)) {
+                        service.count(Metric::InvalidCode, op);
+                    }
+                    e.into_response()
+                }
             }
-            e.into_response()
-        }
+        })
+        .await
+}
+
+/// The Stack route of `op` (revoke has none: its calls are refused before any use case).
+fn path_of(op: Operation) -> &'static str {
+    match op {
+        Operation::Request => SEND_RESET_CODE_PATH,
+        Operation::Check => CHECK_CODE_PATH,
+        Operation::Consume | Operation::Revoke => RESET_PATH,
     }
 }
 
