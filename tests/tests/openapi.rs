@@ -171,6 +171,7 @@ fn every_stack_error() -> Vec<StackError> {
         StackError::Password(PasswordError::TooShort { min: 8 }),
         StackError::Password(PasswordError::TooLong { max: 128 }),
         StackError::Password(PasswordError::Blank),
+        StackError::BreachedPassword,
     ];
     all.extend(every_api_error().into_iter().map(StackError::Api));
     all

@@ -844,3 +844,41 @@ async fn events_from_the_stack_routes_name_the_stack_dialect_and_route() {
         (Some("native"), Some("/password-reset/request"))
     );
 }
+
+#[tokio::test]
+async fn a_breached_password_is_stacks_requirements_not_met_and_the_code_stays_valid() {
+    use integration_tests::fake_api::{FakeApi, Reply as Fake};
+    use sha1::{Digest, Sha1};
+    let breached = "correct horse battery staple";
+    let sha1: String = Sha1::digest(breached.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let range = FakeApi::start(Fake::Body(200, format!("{}:42", &sha1[5..]))).await;
+    let url = range.url();
+    let app = EdgeApp::with_env(&[
+        STACK_ENV[0],
+        STACK_ENV[1],
+        STACK_ENV[2],
+        ("PWNED_PASSWORDS_URL", url.as_str()),
+    ]);
+    let code = stack_code_for_ada(&app).await;
+    let r = post(
+        &app,
+        RESET_PATH,
+        json!({"code": code, "password": breached}),
+    )
+    .await;
+    assert_stack_error(&r, StatusCode::BAD_REQUEST, "PASSWORD_REQUIREMENTS_NOT_MET");
+    assert!(
+        r.json["error"].as_str().unwrap().contains("breach"),
+        "{}",
+        r.raw
+    );
+    assert_eq!(
+        post(&app, CHECK_CODE_PATH, json!({"code": code}))
+            .await
+            .json,
+        json!({"is_valid": true})
+    );
+}

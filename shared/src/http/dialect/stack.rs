@@ -61,6 +61,8 @@ pub enum StackError {
     InvalidClientKey,
     /// 400 `PASSWORD_TOO_SHORT` / `PASSWORD_TOO_LONG` / `PASSWORD_REQUIREMENTS_NOT_MET`.
     Password(PasswordError),
+    /// 400 `PASSWORD_REQUIREMENTS_NOT_MET`: the new password is in known breaches.
+    BreachedPassword,
     /// Everything the shared edge and use cases refuse, in Stack's shape (see
     /// [`StackError::code`]).
     Api(ApiError),
@@ -82,7 +84,9 @@ impl StackError {
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::ProjectNotFound | Self::Password(_) => StatusCode::BAD_REQUEST,
+            Self::ProjectNotFound | Self::Password(_) | Self::BreachedPassword => {
+                StatusCode::BAD_REQUEST
+            }
             Self::ClientKeyRequired | Self::InvalidClientKey => StatusCode::UNAUTHORIZED,
             // Stack answers an unknown code 404 on the completing call.
             Self::Api(ApiError::InvalidCode) => StatusCode::NOT_FOUND,
@@ -98,7 +102,7 @@ impl StackError {
             Self::InvalidClientKey => "INVALID_PUBLISHABLE_CLIENT_KEY",
             Self::Password(PasswordError::TooShort { .. }) => "PASSWORD_TOO_SHORT",
             Self::Password(PasswordError::TooLong { .. }) => "PASSWORD_TOO_LONG",
-            Self::Password(_) => "PASSWORD_REQUIREMENTS_NOT_MET",
+            Self::Password(_) | Self::BreachedPassword => "PASSWORD_REQUIREMENTS_NOT_MET",
             Self::Api(ApiError::MalformedJson | ApiError::NotAnObject) => "BODY_PARSING_ERROR",
             Self::Api(ApiError::Validation(_) | ApiError::Forbidden(_)) => "SCHEMA_ERROR",
             Self::Api(ApiError::InvalidCode) => "VERIFICATION_CODE_NOT_FOUND",
@@ -119,6 +123,10 @@ impl StackError {
                 format!("Password too long. Maximum length is {max}.")
             }
             Self::Password(e) => format!("Password requirements not met: the password {e}."),
+            Self::BreachedPassword => format!(
+                "Password requirements not met: the password {}.",
+                super::super::BREACHED_PASSWORD_MESSAGE
+            ),
             Self::Api(ApiError::InvalidCode) => {
                 "The verification code does not exist for this project.".to_owned()
             }
@@ -303,6 +311,7 @@ async fn dispatch(
             let cmd = body::consume_command(obj, policy, accept_language, ip)?;
             service.consume(cmd).await.map_err(|e| match e {
                 crate::service::ServiceError::WeakPassword(e) => StackError::Password(e),
+                crate::service::ServiceError::BreachedPassword => StackError::BreachedPassword,
                 other => failed(service, op)(other).into(),
             })?;
             Ok(reply::render(&Success { success: true })?)
