@@ -66,7 +66,7 @@ export function addAlarmsAndDashboard(scope: Construct, p: ObservabilityProps): 
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-  const mailFailed = (operation: string) => sum(s.metricsNamespace, 'MailFailed', { operation, dialect: 'native' });
+  const mailFailed = (operation: string, dialect = 'native') => sum(s.metricsNamespace, 'MailFailed', { operation, dialect });
   const fns = { request: p.request, check: p.check, consume: p.consume };
   const perFunction = (metricName: string) =>
     Object.fromEntries(
@@ -81,7 +81,13 @@ export function addAlarmsAndDashboard(scope: Construct, p: ObservabilityProps): 
       'MailFailedAlarm',
       'At least one reset or password-changed mail was not sent in 5 minutes: users may get no links while the API answers 200.',
       'mails not sent',
-      { request: mailFailed('request'), consume: mailFailed('consume') },
+      {
+        request: mailFailed('request'),
+        consume: mailFailed('consume'),
+        // The Stack Auth dialect's mails (API_DIALECTS=stack) are counted under dialect stack.
+        stackRequest: mailFailed('request', 'stack'),
+        stackConsume: mailFailed('consume', 'stack'),
+      },
     ),
     anyOf('DynamoDbThrottleAlarm', 'DynamoDB throttled the reset or users table in 5 minutes.', 'throttle events', {
       ...throttles(p.resetTableName, 'reset'),

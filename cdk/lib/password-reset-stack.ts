@@ -129,6 +129,9 @@ export class PasswordResetStack extends cdk.Stack {
       MAIL_TEMPLATE_DIR: mailTemplates ? `/opt/${mailTemplates.folder}` : '',
       SES_CONFIGURATION_SET: sesConfigurationSet,
       SERVER_KEY_SHA256: s.serverKeySha256,
+      API_DIALECTS: s.apiDialects,
+      STACK_PROJECT_ID: s.stackProjectId,
+      STACK_PUBLISHABLE_CLIENT_KEYS: s.stackPublishableClientKeys,
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
       RATE_LIMIT_CHECK: s.rateLimitCheck,
       RATE_LIMIT_CONSUME: s.rateLimitConsume,
@@ -349,7 +352,8 @@ export class PasswordResetStack extends cdk.Stack {
       corsPreflight: {
         allowOrigins: s.allowedCallbackOrigins.split(',').map((o) => o.trim()),
         allowMethods: [apigw.CorsHttpMethod.POST],
-        allowHeaders: ['content-type'],
+        // Stack Auth's clients send their project and publishable key as headers.
+        allowHeaders: ['content-type', 'x-stack-project-id', 'x-stack-publishable-client-key'],
         maxAge: cdk.Duration.minutes(10),
       },
     });
@@ -399,6 +403,24 @@ export class PasswordResetStack extends cdk.Stack {
         throttlingRateLimit: rateLimit,
         throttlingBurstLimit: burstLimit,
       };
+    }
+    // The Stack Auth dialect's routes (API_DIALECTS=stack): each to the function of its use case,
+    // with that use case's throttling.
+    for (const [path, name, fn, rateLimit, burstLimit] of [
+      ['/api/v1/auth/password/send-reset-code', 'stackSendResetCode', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
+      ['/api/v1/auth/password/reset/check-code', 'stackCheckCode', check, s.apiCheckRateLimit, s.apiCheckBurstLimit],
+      ['/api/v1/auth/password/reset', 'stackReset', consume, s.apiConsumeRateLimit, s.apiConsumeBurstLimit],
+    ] as const) {
+      api
+        .addRoutes({
+          path,
+          methods: [apigw.HttpMethod.POST],
+          integration: new HttpLambdaIntegration(`${name}Integration`, fn, {
+            payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+          }),
+        })
+        .forEach((route) => stage.node.addDependency(route));
+      routeSettings[`POST ${path}`] = { throttlingRateLimit: rateLimit, throttlingBurstLimit: burstLimit };
     }
     // Server callers' revoke-all, served by the consume function (it may delete codes);
     // throttled by the stage default.

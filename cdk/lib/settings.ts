@@ -65,6 +65,12 @@ export interface Settings {
   readonly eventSource: string;
   /** CloudWatch namespace of the EMF counts (alarms and dashboard read it). */
   readonly metricsNamespace: string;
+  /** API_DIALECTS: comma list of native, stack, productflame, supabase, zitadel (README). */
+  readonly apiDialects: string;
+  /** STACK_PROJECT_ID: the X-Stack-Project-Id the Stack Auth routes accept; empty: stack off. */
+  readonly stackProjectId: string;
+  /** STACK_PUBLISHABLE_CLIENT_KEYS: comma list of accepted publishable keys; empty: stack off. */
+  readonly stackPublishableClientKeys: string;
   // Stack settings.
   /** SES bounces and complaints to EventBridge (a configuration set, forwarded to eventBusName). */
   readonly sesFeedbackEvents: boolean;
@@ -132,6 +138,9 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   eventBusName: '',
   eventSource: 'password-reset',
   metricsNamespace: 'PasswordReset',
+  apiDialects: 'native',
+  stackProjectId: '',
+  stackPublishableClientKeys: '',
   sesFeedbackEvents: false,
   sesSandboxRecipients: [],
   apiThrottlingRateLimit: 20,
@@ -269,6 +278,14 @@ export function settingsFromContext(node: Node): Settings {
     eventBusName: pattern('eventBusName', DEFAULTS.eventBusName, /^[A-Za-z0-9._/-]{0,256}$/, 'an EventBridge bus name'),
     eventSource: pattern('eventSource', DEFAULTS.eventSource, /^(?!aws\.)[A-Za-z0-9._/-]{1,256}$/, 'a source not starting with aws.'),
     metricsNamespace: pattern('metricsNamespace', DEFAULTS.metricsNamespace, /^(?!AWS\/)[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace'),
+    apiDialects: pattern(
+      'apiDialects',
+      DEFAULTS.apiDialects,
+      /^ *(native|stack|productflame|supabase|zitadel)( *, *(native|stack|productflame|supabase|zitadel))* *$/,
+      'a comma list of native, stack, productflame, supabase, zitadel',
+    ),
+    stackProjectId: str('stackProjectId', DEFAULTS.stackProjectId),
+    stackPublishableClientKeys: str('stackPublishableClientKeys', DEFAULTS.stackPublishableClientKeys),
     sesFeedbackEvents: bool('sesFeedbackEvents', DEFAULTS.sesFeedbackEvents),
     sesSandboxRecipients: str('sesSandboxRecipients', '')
       .split(',')

@@ -9,7 +9,8 @@ use http::Method;
 
 use shared::config::Config;
 use shared::events::recording::RecordingEvents;
-use shared::http::{ApiError, ApiRequest, handle, is_json, route};
+use shared::http::dialect::route;
+use shared::http::{ApiError, ApiRequest, handle_route, is_json};
 use shared::mail::recording::RecordingMailer;
 use shared::mail::ses::SesMailer;
 use shared::mail::{Mail, Mailer};
@@ -135,14 +136,15 @@ impl LocalApi {
         self.mailbox.as_ref().map(|m| m.sent()).unwrap_or_default()
     }
 
-    /// Routes one request. `peer` is the socket's remote address: the client IP for limits.
+    /// Routes one request: every dialect's routes (those `API_DIALECTS` leaves off answer 404),
+    /// then the dev pages. `peer` is the socket's remote address: the client IP for limits.
     pub async fn respond(
         &self,
         req: http::Request<Bytes>,
         peer: SocketAddr,
     ) -> http::Response<String> {
         let path = req.uri().path().to_owned();
-        if let Some(op) = route(&path) {
+        if let Some(served) = route(&path) {
             let (parts, body) = req.into_parts();
             let api_req = ApiRequest {
                 method: parts.method,
@@ -150,7 +152,7 @@ impl LocalApi {
                 body,
                 client_ip: Some(peer.ip()),
             };
-            return handle(&self.service, op, api_req).await;
+            return handle_route(&self.service, served, api_req).await;
         }
         match (req.method(), path.as_str()) {
             (&Method::GET, "/_dev/mailbox") if pages::prefers_html(req.headers()) => {

@@ -65,6 +65,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
     let port = listener.local_addr()?.port();
     let config = Config::from_lookup(Profile::Local { port }, |k| std::env::var(k).ok())?;
+    let dialects = config.dialects.clone();
     let api = Arc::new(LocalApi::build(&options, config).await?);
 
     println!("{}", ready_line(port));
@@ -78,6 +79,13 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + 
             println!("  user: {} / password: {}", user.email, user.password);
         }
     }
+    if dialects.stack.is_some() {
+        println!(
+            "  Stack Auth: POST /api/v1/auth/password/send-reset-code | reset/check-code | reset"
+        );
+    }
+    // After the ready line, which scripts read first.
+    dialects.log_off();
     serve(listener, api, async {
         let _ = tokio::signal::ctrl_c().await;
     })

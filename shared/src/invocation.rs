@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-/// The dialect of this service's own API (`/password-reset/...`): the only one so far.
+/// The dialect of this service's own API (`/password-reset/...`).
 pub const NATIVE_DIALECT: &str = "native";
 
 /// The invocation being answered.
@@ -18,6 +18,8 @@ pub struct Invocation {
     pub request_id: Option<String>,
     /// The API shape the caller spoke: a metrics dimension and an event field.
     pub dialect: &'static str,
+    /// The path the caller called, for a dialect's route; `None`: the operation's native route.
+    pub route: Option<&'static str>,
 }
 
 impl Default for Invocation {
@@ -25,6 +27,7 @@ impl Default for Invocation {
         Self {
             request_id: None,
             dialect: NATIVE_DIALECT,
+            route: None,
         }
     }
 }
@@ -39,6 +42,16 @@ impl Invocation {
         Self {
             request_id: Some(request_id.into()),
             ..Self::default()
+        }
+    }
+
+    /// This invocation, spoken in `dialect` on `route` (the edge of a dialect sets them; the
+    /// Lambda request id is kept).
+    pub fn in_dialect(self, dialect: &'static str, route: &'static str) -> Self {
+        Self {
+            dialect,
+            route: Some(route),
+            ..self
         }
     }
 

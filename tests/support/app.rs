@@ -315,6 +315,63 @@ impl<B: Backend> TestApp<B> {
     }
 }
 
+impl<B: Backend> TestApp<B> {
+    /// Calls any dialect's route by `path` (as API Gateway or the local API routes it), from the
+    /// public at `client_ip`, with `headers`.
+    pub async fn call_path(
+        &self,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+        client_ip: Option<IpAddr>,
+    ) -> Response {
+        call_path(&self.service, path, body, headers, client_ip).await
+    }
+}
+
+/// Calls the HTTP edge on the route `path` names (any dialect), as [`call`] does.
+pub async fn call_path(
+    service: &ResetService,
+    path: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+    client_ip: Option<IpAddr>,
+) -> Response {
+    let route = shared::http::dialect::route(path).expect("a served route");
+    let response = shared::http::handle_route(
+        service,
+        route,
+        ApiRequest {
+            method: Method::POST,
+            headers: json_headers(headers),
+            body: Bytes::from(body.to_string()),
+            client_ip,
+        },
+    )
+    .await;
+    let (parts, body) = response.into_parts();
+    Response {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_str(&body).expect("the API answers JSON"),
+    }
+}
+
+fn json_headers(headers: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    map.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+    }
+    map
+}
+
 /// An HTTP answer, parsed.
 #[derive(Debug)]
 pub struct Response {

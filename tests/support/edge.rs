@@ -151,6 +151,22 @@ impl EdgeApp {
         }
     }
 
+    /// `req` to the route `path` names (any dialect, as the local API routes it), decoded.
+    pub async fn send_path(&self, path: &str, req: ApiRequest) -> Reply {
+        let route = shared::http::dialect::route(path).expect("a served route");
+        let response = shared::http::handle_route(&self.service, route, req).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = response.into_body();
+        let json = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            raw,
+            json,
+        }
+    }
+
     /// [`EdgeApp::request`] of `body`, sent.
     pub async fn post(&self, op: Operation, body: &str) -> Reply {
         self.send(op, Self::request(body)).await

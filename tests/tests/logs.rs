@@ -380,3 +380,96 @@ async fn a_store_that_does_not_answer_is_a_503_counted_as_store_unavailable() {
     let expected = [(("StoreUnavailable".to_owned(), "check".to_owned()), 1)];
     assert_eq!(counts, expected.into_iter().collect());
 }
+
+/// The Stack Auth dialect (issue 12): its routes log no code, password or publishable key, and
+/// a dialect listed without its settings says so in one line at init.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stack_routes_log_no_secret_and_an_off_dialect_says_so_in_one_line() {
+    use shared::http::dialect::stack::{CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_PATH};
+    capture();
+    let key: &'static str = "pck_stack_logs_secretish_0123";
+    let namespace = "EmfStackTest";
+    let app = EdgeApp::with_env(&[
+        ("STACK_PROJECT_ID", "logs-project"),
+        ("STACK_PUBLISHABLE_CLIENT_KEYS", key),
+        ("METRICS_NAMESPACE", namespace),
+    ]);
+    let stack = |body: serde_json::Value, key: &'static str| {
+        let mut req = EdgeApp::request(&body.to_string());
+        req.headers.insert(
+            "x-stack-project-id",
+            HeaderValue::from_static("logs-project"),
+        );
+        req.headers.insert(
+            "x-stack-publishable-client-key",
+            HeaderValue::from_static(key),
+        );
+        req
+    };
+    let r = app
+        .send_path(
+            SEND_RESET_CODE_PATH,
+            stack(
+                json!({"email": ADA, "callback_url": "http://127.0.0.1:3000/reset"}),
+                key,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let link = app.mailer.sent().pop().unwrap().link.unwrap();
+    let code = moto_app::code_in(&link).expose().to_owned();
+    app.send_path(CHECK_CODE_PATH, stack(json!({"code": code}), key))
+        .await;
+    let password = "a stack secret passphrase";
+    let r = app
+        .send_path(
+            RESET_PATH,
+            stack(json!({"code": code, "password": password}), key),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let wrong = "pck_wrong_but_secretish_4567";
+    app.send_path(CHECK_CODE_PATH, stack(json!({"code": code}), wrong))
+        .await;
+
+    let config = moto_app::TestConfig::new()
+        .set("API_DIALECTS", "native,stack")
+        .set("STACK_PROJECT_ID", "only-the-project")
+        .build();
+    config.dialects.log_off();
+
+    let logs = logs();
+    assert!(
+        logs.contains("password changed by reset"),
+        "logs were captured"
+    );
+    for secret in [key, wrong, code.as_str(), password] {
+        assert!(!logs.contains(secret), "a secret appears in the logs");
+    }
+    let off: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("API_DIALECTS: stack is off"))
+        .collect();
+    assert_eq!(off.len(), 1, "one line: {off:?}");
+    // The counts of the Stack routes carry dialect stack.
+    let stack_lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace)
+        .collect();
+    assert!(
+        stack_lines
+            .iter()
+            .any(|v| v["PasswordsReset"] == 1 && v["operation"] == "consume"),
+        "{stack_lines:?}"
+    );
+    assert!(
+        stack_lines.iter().all(|v| v["dialect"] == "stack"),
+        "{stack_lines:?}"
+    );
+    assert!(
+        off[0].contains("STACK_PUBLISHABLE_CLIENT_KEYS"),
+        "{}",
+        off[0]
+    );
+}

@@ -35,4 +35,5 @@ mod sam_local;
 mod scripts;
 mod ses;
 mod settings;
+mod stack;
 mod template;

@@ -6,6 +6,11 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use shared::domain::PasswordError;
+use shared::http::dialect::stack::{
+    CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_FIELDS, SEND_RESET_CODE_PATH, StackError,
+};
+use shared::http::dialect::{Dialect, Route};
 use shared::http::{
     ApiError, CHECK_FIELDS, CONSUME_FIELDS, FieldErrors, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
     SERVER_ONLY_FIELDS, route,
@@ -18,6 +23,13 @@ const ROUTES: [(&str, Operation); 4] = [
     ("/password-reset/check", Operation::Check),
     ("/password-reset/consume", Operation::Consume),
     ("/password-reset/revoke", Operation::Revoke),
+];
+
+/// The Stack Auth dialect's routes (issue 12) and the operation each runs.
+const STACK_ROUTES: [(&str, Operation); 3] = [
+    (SEND_RESET_CODE_PATH, Operation::Request),
+    (CHECK_CODE_PATH, Operation::Check),
+    (RESET_PATH, Operation::Consume),
 ];
 
 fn spec() -> Value {
@@ -101,7 +113,11 @@ fn the_spec_is_openapi_3_1_with_the_server_key_as_an_http_bearer_scheme() {
 fn the_spec_names_exactly_the_routes_the_router_serves() {
     let spec = spec();
     let documented = keys(&spec["paths"]);
-    let served: BTreeSet<String> = ROUTES.iter().map(|(p, _)| (*p).to_owned()).collect();
+    let served: BTreeSet<String> = ROUTES
+        .iter()
+        .chain(STACK_ROUTES.iter())
+        .map(|(p, _)| (*p).to_owned())
+        .collect();
     assert_eq!(documented, served, "paths in openapi.yaml vs the router");
     for (path, op) in ROUTES {
         assert_eq!(route(path), Some(op), "{path}");
@@ -124,6 +140,88 @@ fn the_spec_names_exactly_the_routes_the_router_serves() {
         );
     }
     assert_eq!(route("/password-reset/other"), None);
+    for (path, op) in STACK_ROUTES {
+        assert_eq!(
+            shared::http::dialect::route(path),
+            Some(Route {
+                dialect: Dialect::Stack,
+                op
+            }),
+            "{path}"
+        );
+        assert_eq!(
+            keys(&spec["paths"][path]),
+            BTreeSet::from(["post".to_owned()])
+        );
+        assert_eq!(
+            spec["paths"][path]["post"]["security"],
+            serde_json::json!([{"stackProjectId": [], "stackPublishableClientKey": []}]),
+            "{path}: the project and publishable key headers"
+        );
+    }
+}
+
+/// Every [`StackError`] the Stack routes answer: its header errors, the password codes, and
+/// each [`ApiError`] in Stack's shape.
+fn every_stack_error() -> Vec<StackError> {
+    let mut all = vec![
+        StackError::ProjectNotFound,
+        StackError::ClientKeyRequired,
+        StackError::InvalidClientKey,
+        StackError::Password(PasswordError::TooShort { min: 8 }),
+        StackError::Password(PasswordError::TooLong { max: 128 }),
+        StackError::Password(PasswordError::Blank),
+        StackError::BreachedPassword,
+    ];
+    all.extend(every_api_error().into_iter().map(StackError::Api));
+    all
+}
+
+#[test]
+fn the_stack_error_code_enum_is_exactly_the_codes_the_stack_routes_answer() {
+    let spec = spec();
+    let documented: BTreeSet<&str> = spec["components"]["schemas"]["StackErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let answered: BTreeSet<&str> = every_stack_error().iter().map(StackError::code).collect();
+    // Never answered on a Stack route: Stack callers are public (no 401 UNAUTHORIZED, 403, 404
+    // NOT_FOUND from a use case, or 502), but the enum lists every code the type can render.
+    assert_eq!(documented, answered);
+}
+
+#[test]
+fn every_stack_route_documents_each_status_it_can_answer_with_retry_after_on_429_and_503() {
+    let spec = spec();
+    for (path, op) in STACK_ROUTES {
+        let responses = &spec["paths"][path]["post"]["responses"];
+        let mut want: BTreeSet<String> = [
+            "200", "400", "401", "405", "413", "415", "429", "500", "503",
+        ]
+        .map(String::from)
+        .into();
+        if op == Operation::Consume {
+            want.insert("404".to_owned());
+        }
+        assert_eq!(keys(responses), want, "{path}");
+        for status in ["429", "503"] {
+            let response = resolve(&spec, &responses[status]);
+            assert_eq!(
+                resolve(&spec, &response["headers"]["Retry-After"])["required"],
+                true,
+                "{path} {status}"
+            );
+        }
+    }
+    let body = &spec["components"]["schemas"]["StackSendResetCodeBody"];
+    assert_eq!(body["additionalProperties"], false);
+    let fields: BTreeSet<String> = SEND_RESET_CODE_FIELDS
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    assert_eq!(keys(&body["properties"]), fields);
 }
 
 #[test]

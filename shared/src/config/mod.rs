@@ -4,10 +4,11 @@
 //!
 //! [`Config`] is a set of sections ([`PolicySettings`], [`LinkSettings`], [`EdgeSettings`],
 //! [`StoreSettings`], [`MailSettings`], [`PasswordSettings`], [`CaptchaSettings`],
-//! [`ObserveSettings`]) plus the token keys; each section is read by its own `read` and handed to
+//! [`ObserveSettings`], [`DialectSettings`]) plus the token keys; each section is read by its own `read` and handed to
 //! the code that needs it, so a new setting has one obvious home.
 
 mod credentials;
+mod dialects;
 mod env;
 mod keys;
 mod observe;
@@ -18,6 +19,7 @@ mod timeouts;
 pub use credentials::{
     BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
 };
+pub use dialects::{API_DIALECTS_VAR, Dialect, DialectSettings, StackSettings};
 pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
@@ -85,6 +87,8 @@ pub struct Config {
     pub captcha: Option<CaptchaSettings>,
     /// Event bus and source, metrics namespace.
     pub observe: ObserveSettings,
+    /// Which wire contracts the edge answers (`API_DIALECTS`), with their settings.
+    pub dialects: DialectSettings,
 }
 
 impl Config {
@@ -124,6 +128,7 @@ impl Config {
             password: PasswordSettings::read(&env)?,
             captcha: CaptchaSettings::read(&env)?,
             observe: ObserveSettings::read(&env)?,
+            dialects: DialectSettings::read(&env)?,
         })
     }
 

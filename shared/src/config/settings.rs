@@ -84,6 +84,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("EVENT_BUS_NAME", None),
     Setting::new("EVENT_SOURCE", Some("password-reset")),
     Setting::new("METRICS_NAMESPACE", Some("PasswordReset")),
+    Setting::new("API_DIALECTS", Some("native")),
+    Setting::new("STACK_PROJECT_ID", None),
+    Setting::new("STACK_PUBLISHABLE_CLIENT_KEYS", None),
 ];
 
 /// The default of `name` in [`SETTINGS`].

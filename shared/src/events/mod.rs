@@ -70,7 +70,10 @@ impl ResetEvent {
             "request_id": self.invocation.request_id,
             "operation": self.operation.name(),
             "dialect": self.invocation.dialect,
-            "route": format!("/password-reset/{}", self.operation.name()),
+            "route": self.invocation.route.map_or_else(
+                || format!("/password-reset/{}", self.operation.name()),
+                str::to_owned,
+            ),
         });
         if let Some(caller) = self.caller {
             detail["caller"] = json!(match caller {

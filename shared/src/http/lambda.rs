@@ -12,7 +12,7 @@ use lambda_http::aws_lambda_events::encodings::Body as EventBody;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, LambdaEvent, Request, RequestExt, Response, service_fn};
 
-use super::{ApiError, ApiRequest, handle};
+use super::{ApiError, ApiRequest, handle_route};
 use crate::invocation::Invocation;
 use crate::service::{Operation, ResetService};
 
@@ -46,7 +46,8 @@ pub async fn handle_v2_event(
     op: Operation,
     event: ApiGatewayV2httpRequest,
 ) -> ApiGatewayV2httpResponse {
-    let op = operation_for(op, event.raw_path.as_deref().unwrap_or_default());
+    // The dialect is the route's: each dialect's path is routed to the function of its use case.
+    let route = super::dialect::lambda_route(op, event.raw_path.as_deref().unwrap_or_default());
     let http = &event.request_context.http;
     let client_ip = http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
     let method = http.method.clone();
@@ -64,7 +65,7 @@ pub async fn handle_v2_event(
         body,
         client_ip,
     };
-    v2_response(handle(service, op, request).await)
+    v2_response(handle_route(service, route, request).await)
 }
 
 fn v2_response(response: http::Response<String>) -> ApiGatewayV2httpResponse {
@@ -94,7 +95,7 @@ pub async fn handle_event(
     event: Request,
 ) -> Result<Response<Body>, Error> {
     let client_ip = source_ip(&event);
-    let op = operation_for(op, event.uri().path());
+    let route = super::dialect::lambda_route(op, event.uri().path());
     let (parts, body) = event.into_parts();
     let request = ApiRequest {
         method: parts.method,
@@ -102,5 +103,5 @@ pub async fn handle_event(
         body: bytes::Bytes::copy_from_slice(body.as_ref()),
         client_ip,
     };
-    Ok(handle(service, op, request).await.map(Body::from))
+    Ok(handle_route(service, route, request).await.map(Body::from))
 }

@@ -3,6 +3,7 @@
 //! answer. Errors are rendered by [`ApiError`] alone.
 
 mod body;
+pub mod dialect;
 mod error;
 pub mod lambda;
 mod reply;
@@ -25,10 +26,11 @@ pub use error::{
     MAX_ERROR_BODY_BYTES, THIRD_PARTY_RETRY_AFTER_SECS,
 };
 
-use crate::config::EdgeSettings;
+use crate::config::{Dialect, EdgeSettings};
 use crate::metrics::Metric;
 use crate::service::{Caller, CheckOutcome, ClientIp, Operation, ResetService, ServiceError};
 use crate::store::StoreError;
+pub use dialect::Route;
 
 /// Largest body accepted: a reset request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -61,7 +63,26 @@ pub fn route(path: &str) -> Option<Operation> {
     }
 }
 
-/// Answers one API call. Never fails: every problem is a JSON error response.
+/// Answers one call on any dialect's route, in that dialect's shapes: a dialect that
+/// `API_DIALECTS` leaves off is not there (404, as any unknown path).
+pub async fn handle_route(
+    service: &ResetService,
+    route: Route,
+    req: ApiRequest,
+) -> http::Response<String> {
+    let dialects = &service.config().dialects;
+    match route.dialect {
+        Dialect::Native if dialects.native => handle(service, route.op, req).await,
+        Dialect::Stack => match &dialects.stack {
+            Some(settings) => dialect::stack::handle(service, settings, route.op, req).await,
+            None => ApiError::NotFound.into_response(),
+        },
+        _ => ApiError::NotFound.into_response(),
+    }
+}
+
+/// Answers one call on a native route, whatever `API_DIALECTS` says ([`handle_route`] asks
+/// it). Never fails: every problem is a JSON error response.
 pub async fn handle(
     service: &ResetService,
     op: Operation,

@@ -48,8 +48,11 @@ pub enum Target {
 /// Where the link in the mail points.
 #[derive(Debug, Clone)]
 pub enum LinkTarget {
-    /// The link is this URL plus `code=<code>`.
+    /// The link is this URL plus `code=<code>`, in its query or fragment (`LINK_CODE_IN`).
     Callback(CallbackUrl),
+    /// The link is this URL plus `code=<code>` in its query, whatever `LINK_CODE_IN` says: for
+    /// a wire contract that promises the query parameter (Stack Auth's `callback_url`).
+    CallbackQuery(CallbackUrl),
     /// The link is this template with the code and user id filled in.
     Template(UrlTemplate),
 }
@@ -287,6 +290,7 @@ impl ResetService {
                 CodePlacement::Query => cb.with_code(code).to_string(),
                 CodePlacement::Fragment => cb.with_code_in_fragment(code).to_string(),
             },
+            LinkTarget::CallbackQuery(cb) => cb.with_code(code).to_string(),
             LinkTarget::Template(t) => t.render(code, &user.id).map_err(|e| {
                 ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
                     code: format!("url_template: {e}"),

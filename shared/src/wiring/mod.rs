@@ -47,7 +47,9 @@ pub fn lambda_sdk_config() -> SdkConfig {
 /// Secrets Manager secret `TOKEN_HMAC_KEY_SECRET_ARN` names (what the template sets: the
 /// function's environment holds only the ARN), or from `TOKEN_HMAC_KEY` when no ARN is set.
 pub async fn lambda_config() -> Result<Config, ConfigError> {
-    config_with_secret(&lambda_sdk_config(), |k| std::env::var(k).ok()).await
+    let config = config_with_secret(&lambda_sdk_config(), |k| std::env::var(k).ok()).await?;
+    config.dialects.log_off();
+    Ok(config)
 }
 
 /// As [`lambda_config`], with the settings from `lookup` and Secrets Manager reached through

@@ -153,3 +153,4 @@ mod edge;
 mod observe;
 mod permissions;
 mod reset_table;
+mod routes;

@@ -273,4 +273,5 @@ fn argon2_settings_default_to_owasp_and_refuse_weaker_or_malformed_values() {
 }
 
 mod credentials;
+mod dialects;
 mod observe;

@@ -1,0 +1,165 @@
+//! `API_DIALECTS`: which wire contracts the HTTP edge answers (issue 12). The native API is one
+//! dialect; the others speak a seed's routes, headers and error shapes over the same use cases.
+//! A dialect that is asked for but whose settings are missing stays off and says so once, at
+//! init; an unknown name is refused, naming the variable.
+
+use sha2::{Digest, Sha256};
+
+use super::{ConfigError, Profile, env::Env};
+
+/// The variable that lists the dialects.
+pub const API_DIALECTS_VAR: &str = "API_DIALECTS";
+
+/// One wire contract the edge may speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// `/password-reset/*`: this service's own API.
+    Native,
+    /// Stack Auth's `/api/v1/auth/password/*` (seeds 000, 001).
+    Stack,
+    /// ProductFlame's `/v1/auth/reset-password` (seed 002; not built yet).
+    ProductFlame,
+    /// The Supabase-style edge function (seed 003; not built yet).
+    Supabase,
+    /// Zitadel v2's `/v2/users/{userId}/password*` (seed 004; not built yet).
+    Zitadel,
+}
+
+impl Dialect {
+    /// Every dialect, in the order `API_DIALECTS` documents them.
+    pub const ALL: [Dialect; 5] = [
+        Dialect::Native,
+        Dialect::Stack,
+        Dialect::ProductFlame,
+        Dialect::Supabase,
+        Dialect::Zitadel,
+    ];
+
+    /// The name `API_DIALECTS` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Native => "native",
+            Dialect::Stack => "stack",
+            Dialect::ProductFlame => "productflame",
+            Dialect::Supabase => "supabase",
+            Dialect::Zitadel => "zitadel",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+/// What the Stack Auth dialect checks its callers against.
+///
+/// The publishable keys are kept as SHA-256 digests: compared in constant time, and no key is
+/// ever in a `Debug` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSettings {
+    /// `STACK_PROJECT_ID`: the only `X-Stack-Project-Id` accepted.
+    pub project_id: String,
+    /// `STACK_PUBLISHABLE_CLIENT_KEYS`, each hashed: any one is accepted as
+    /// `X-Stack-Publishable-Client-Key` (several, so a key can be rotated without downtime).
+    pub publishable_client_keys_sha256: Vec<[u8; 32]>,
+}
+
+/// The dialects that are on, with the settings each needs, and the ones asked for but off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialectSettings {
+    /// The native `/password-reset/*` routes answer.
+    pub native: bool,
+    /// The Stack Auth routes answer, checked against these settings.
+    pub stack: Option<StackSettings>,
+    /// Dialects listed (or, in the local API, implied) but off, with why: logged at init.
+    pub off: Vec<(Dialect, &'static str)>,
+}
+
+impl DialectSettings {
+    /// Whether `dialect`'s routes answer.
+    pub fn is_on(&self, dialect: Dialect) -> bool {
+        match dialect {
+            Dialect::Native => self.native,
+            Dialect::Stack => self.stack.is_some(),
+            Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => false,
+        }
+    }
+
+    /// Says, one line each, which dialects were asked for but are off, and why. Called once at
+    /// init by the functions and the local API (after its `ready` line, which must come first).
+    pub fn log_off(&self) {
+        for (dialect, why) in &self.off {
+            tracing::warn!(
+                dialect = dialect.name(),
+                "API_DIALECTS: {} is off: {why}",
+                dialect.name()
+            );
+        }
+    }
+
+    /// Lambda: `API_DIALECTS` or `native`. The local API: `API_DIALECTS` or every built dialect,
+    /// of which those whose settings exist are on.
+    pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let asked: Vec<Dialect> = match (env.get(API_DIALECTS_VAR), env.profile) {
+            (Some(list), _) => parse_list(&list)?,
+            (None, Profile::Local { .. }) => vec![Dialect::Native, Dialect::Stack],
+            (None, Profile::Lambda) => parse_list(&env.text(API_DIALECTS_VAR))?,
+        };
+        let mut settings = Self {
+            native: false,
+            stack: None,
+            off: Vec::new(),
+        };
+        for dialect in asked {
+            match dialect {
+                Dialect::Native => settings.native = true,
+                Dialect::Stack => match stack_settings(env) {
+                    Some(stack) => settings.stack = Some(stack),
+                    None => settings.off.push((
+                        dialect,
+                        "STACK_PROJECT_ID and STACK_PUBLISHABLE_CLIENT_KEYS are not both set",
+                    )),
+                },
+                Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => settings
+                    .off
+                    .push((dialect, "this dialect is not built yet (issue 12)")),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// A comma list of dialect names; blanks are skipped, duplicates count once.
+fn parse_list(list: &str) -> Result<Vec<Dialect>, ConfigError> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let dialect = Dialect::parse(&name.to_ascii_lowercase()).ok_or_else(|| {
+            let shown: String = name.chars().take(32).collect();
+            ConfigError::new(
+                API_DIALECTS_VAR,
+                format!(
+                    "unknown dialect {shown:?}: expected a comma list of native, stack, productflame, supabase, zitadel"
+                ),
+            )
+        })?;
+        if !out.contains(&dialect) {
+            out.push(dialect);
+        }
+    }
+    Ok(out)
+}
+
+fn stack_settings(env: &Env<'_>) -> Option<StackSettings> {
+    let project_id = env.get("STACK_PROJECT_ID")?;
+    let keys: Vec<[u8; 32]> = env
+        .get("STACK_PUBLISHABLE_CLIENT_KEYS")?
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| Sha256::digest(k.as_bytes()).into())
+        .collect();
+    (!keys.is_empty()).then_some(StackSettings {
+        project_id,
+        publishable_client_keys_sha256: keys,
+    })
+}
