@@ -8,6 +8,7 @@ mod keys;
 mod locale;
 mod mailbox;
 mod password;
+mod short_code;
 
 use crate::clock::EpochSecs;
 pub use callback::{AllowedOrigins, CallbackError, CallbackUrl, OriginError, UrlTemplate};
@@ -17,6 +18,7 @@ pub use keys::{EmailKey, IpKey, TokenHash, TokenKey, TokenKeyError, TokenKeys};
 pub use locale::Locale;
 pub use mailbox::{Mailbox, MailboxError};
 pub use password::{NewPassword, PasswordError, PasswordPolicy, PolicyError};
+pub use short_code::ShortCode;
 
 /// Where a reset link carries its code (`LINK_CODE_IN`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
