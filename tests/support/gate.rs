@@ -10,8 +10,8 @@ use tokio::sync::{Notify, watch};
 use shared::clock::EpochSecs;
 use shared::domain::{EmailKey, TokenHash};
 use shared::store::{
-    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
-    StoreError, TokenRecord, WindowHit,
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, ShortCodeTry, SlotClaim,
+    SlotRecord, StoreError, TokenRecord, TryOutcome, WindowHit,
 };
 
 /// A gate calls wait at until it opens: by the test ([`Gate::open`]) or by itself once
@@ -96,6 +96,8 @@ pub enum Held {
     RevokeAll,
     /// [`ResetStore::hit`].
     Hit,
+    /// [`ResetStore::short_code_try`]: before the conditional count.
+    ShortCodeTry,
 }
 
 /// What a [`HookedStore`] runs before each operation.
@@ -188,5 +190,10 @@ impl ResetStore for HookedStore {
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
         (self.hook)(Held::Hit).await;
         self.inner.hit(hit).await
+    }
+
+    async fn short_code_try(&self, attempt: ShortCodeTry) -> Result<TryOutcome, StoreError> {
+        (self.hook)(Held::ShortCodeTry).await;
+        self.inner.short_code_try(attempt).await
     }
 }

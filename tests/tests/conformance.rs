@@ -6,9 +6,11 @@
 //! once per adapter (`memory::<name>`, `dynamodb::<name>`).
 
 use integration_tests::app::{Backend, T0, TTL, TestApp};
+use integration_tests::gate::{Gate, GatedStore, Held};
 use serde_json::json;
 use shared::hashing;
 use shared::service::{CheckOutcome, Operation, ServiceError};
+use shared::store::{ResetStore, ShortCodeTry, TryOutcome};
 
 const ADA: &str = "ada@example.com";
 const NEW_PASSWORD: &str = "correct horse battery staple";
@@ -295,6 +297,131 @@ async fn consume_adds_one_to_the_session_version_in_the_password_transaction<B: 
     assert_eq!(app.backend.session_version("user-ada").await, None);
 }
 
+/// The key of `email` under the tests' token key, as the service makes it.
+fn email_key_of(email: &str) -> shared::domain::EmailKey {
+    shared::domain::TokenKey::new(integration_tests::app::TOKEN_KEY)
+        .expect("the tests' token key is long enough")
+        .email_key(&integration_tests::app::address(email))
+}
+
+/// One short-code try for `email` at `now`, in a window that would end at `now + TTL`.
+fn short_code_try(email: &str, max: u32, now: shared::clock::EpochSecs) -> ShortCodeTry {
+    ShortCodeTry {
+        email_key: email_key_of(email),
+        max,
+        now,
+        window_end: now.plus_secs(TTL),
+    }
+}
+
+async fn short_code_tries_stop_at_the_maximum_until_their_window_ends<B: Backend>() {
+    let app = app_with_ada::<B>("otp-tries").await;
+    let store = app.backend.store();
+    let now = app.now();
+    for expected in 1..=5 {
+        assert_eq!(
+            store
+                .short_code_try(short_code_try(ADA, 5, now))
+                .await
+                .unwrap(),
+            TryOutcome::Allowed { attempt: expected }
+        );
+    }
+    // The sixth try is refused before any code is compared, and stays refused to the end of
+    // the window (no new request, no right code resets it).
+    let later = now.plus_secs(TTL);
+    for at in [now, now.plus_secs(1), later] {
+        assert_eq!(
+            store
+                .short_code_try(short_code_try(ADA, 5, at))
+                .await
+                .unwrap(),
+            TryOutcome::Exhausted,
+            "at {at}"
+        );
+    }
+    // An address with no account counts the same way, on its own counter.
+    for expected in 1..=5 {
+        assert_eq!(
+            store
+                .short_code_try(short_code_try("nobody@example.com", 5, now))
+                .await
+                .unwrap(),
+            TryOutcome::Allowed { attempt: expected }
+        );
+    }
+    assert_eq!(
+        store
+            .short_code_try(short_code_try("nobody@example.com", 5, now))
+            .await
+            .unwrap(),
+        TryOutcome::Exhausted
+    );
+    // Once the window has ended a new one starts with this try; the window it starts keeps
+    // its own end.
+    let next = later.plus_secs(1);
+    assert_eq!(
+        store
+            .short_code_try(short_code_try(ADA, 5, next))
+            .await
+            .unwrap(),
+        TryOutcome::Allowed { attempt: 1 }
+    );
+    let mut inside = short_code_try(ADA, 5, next.plus_secs(10));
+    inside.window_end = next.plus_secs(1);
+    assert_eq!(
+        store.short_code_try(inside).await.unwrap(),
+        TryOutcome::Allowed { attempt: 2 }
+    );
+    assert_eq!(
+        store
+            .short_code_try(short_code_try(ADA, 5, next.plus_secs(TTL + 1)))
+            .await
+            .unwrap(),
+        TryOutcome::Allowed { attempt: 1 },
+        "the window started at `next` ended at `next + TTL`"
+    );
+}
+
+async fn fifty_concurrent_short_code_tries_count_exactly_the_maximum<B: Backend>() {
+    let app = app_with_ada::<B>("otp-race").await;
+    // All fifty have arrived at the store before any writes: the race is forced, not hoped for.
+    let gate = Gate::opens_after(50);
+    let store = GatedStore::new(app.backend.store(), Held::ShortCodeTry, gate.clone());
+    let now = app.now();
+    let tries: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.short_code_try(short_code_try(ADA, 5, now)).await })
+        })
+        .collect();
+    let mut allowed = Vec::new();
+    for task in tries {
+        match task
+            .await
+            .expect("the task ran")
+            .expect("the store answered")
+        {
+            TryOutcome::Allowed { attempt } => allowed.push(attempt),
+            TryOutcome::Exhausted => {}
+        }
+    }
+    assert_eq!(gate.arrived(), 50);
+    allowed.sort_unstable();
+    assert_eq!(
+        allowed,
+        vec![1, 2, 3, 4, 5],
+        "exactly the maximum is evaluated"
+    );
+    assert_eq!(
+        store
+            .short_code_try(short_code_try(ADA, 5, now))
+            .await
+            .unwrap(),
+        TryOutcome::Exhausted
+    );
+}
+
 integration_tests::on_both_stores!(
     a_request_for_a_known_user_mails_one_link_whose_code_checks_valid,
     check_does_not_spend_the_code,
@@ -308,4 +435,6 @@ integration_tests::on_both_stores!(
     mail_goes_to_the_stored_address_not_the_typed_one,
     a_user_deleted_before_consume_leaves_the_code_unspent,
     consume_adds_one_to_the_session_version_in_the_password_transaction,
+    short_code_tries_stop_at_the_maximum_until_their_window_ends,
+    fifty_concurrent_short_code_tries_count_exactly_the_maximum,
 );

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
-    StoreError, TokenRecord, UserDirectory, WindowHit,
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, ShortCodeTry, SlotClaim,
+    SlotRecord, StoreError, TokenRecord, TryOutcome, UserDirectory, WindowHit,
 };
 use crate::domain::{EmailAddress, EmailKey, IpKey, TokenHash, User, UserId};
 
@@ -40,6 +40,8 @@ struct Tables {
     tokens: HashMap<TokenHash, TokenRecord>,
     slots: BTreeMap<(EmailKey, u32), SlotRecord>,
     windows: HashMap<(IpKey, &'static str, EpochSecs), (u32, EpochSecs)>,
+    /// Short-code tries per address: (count, window end).
+    attempts: HashMap<EmailKey, (u32, EpochSecs)>,
     users: BTreeMap<UserId, UserRow>,
 }
 
@@ -283,6 +285,27 @@ impl ResetStore for MemoryStore {
         }
         entry.0 += 1;
         Ok(HitOutcome::Allowed)
+    }
+
+    async fn short_code_try(&self, attempt: ShortCodeTry) -> Result<TryOutcome, StoreError> {
+        let mut t = self.lock();
+        // The DynamoDB adapter's two conditions under one lock: a window that ended before
+        // `now` (or none) is replaced by a fresh one; a live one counts while under `max`.
+        match t.attempts.get_mut(&attempt.email_key) {
+            Some((count, end)) if *end >= attempt.now => {
+                if *count >= attempt.max {
+                    return Ok(TryOutcome::Exhausted);
+                }
+                *count += 1;
+                Ok(TryOutcome::Allowed { attempt: *count })
+            }
+            _ if attempt.max == 0 => Ok(TryOutcome::Exhausted),
+            _ => {
+                t.attempts
+                    .insert(attempt.email_key, (1, attempt.window_end));
+                Ok(TryOutcome::Allowed { attempt: 1 })
+            }
+        }
     }
 }
 

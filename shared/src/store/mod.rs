@@ -164,6 +164,39 @@ pub enum HitOutcome {
     Limited,
 }
 
+/// Reserve one short-code try for an address, refusing it once `max` tries were counted in
+/// the address's live attempt window.
+///
+/// Every evaluated try (right or wrong) is reserved *before* the code is compared, by one
+/// conditional write: N concurrent guesses can never evaluate more than `max` codes, because
+/// DynamoDB (or the memory store's lock) settles which writes pass `attempts < :max`. Nothing
+/// resets the count but the window's end: not a right code, not a new request.
+#[derive(Debug, Clone)]
+pub struct ShortCodeTry {
+    /// Whose counter: the same key as the address's slots, for known and unknown addresses
+    /// alike, so the counter is no account oracle.
+    pub email_key: EmailKey,
+    /// `OTP_MAX_ATTEMPTS`: tries allowed in one window.
+    pub max: u32,
+    /// Epoch seconds; a window that ended before this is over and a new one starts.
+    pub now: EpochSecs,
+    /// Epoch seconds when a window started by this try ends (and its item expires). A live
+    /// window keeps its own end.
+    pub window_end: EpochSecs,
+}
+
+/// How a [`ShortCodeTry`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryOutcome {
+    /// Counted: this is try number `attempt` (1-based) of the window; compare the code.
+    Allowed {
+        /// 1..=max.
+        attempt: u32,
+    },
+    /// `max` tries are counted already: do not compare the code; answer as for a wrong one.
+    Exhausted,
+}
+
 /// The store could not answer. Never carries secrets (no codes, no key material).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -254,6 +287,9 @@ pub trait ResetStore: Send + Sync {
 
     /// Counts a hit in a fixed window atomically; see [`WindowHit`].
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError>;
+
+    /// Reserves one short-code try atomically; see [`ShortCodeTry`].
+    async fn short_code_try(&self, attempt: ShortCodeTry) -> Result<TryOutcome, StoreError>;
 }
 
 /// The app's users, read-only except through [`ResetStore::change_password`].

@@ -34,6 +34,8 @@ const PW_CHANGED: &str = "pw_changed_at";
 pub(super) const SLOT_TOKEN: &str = "token";
 /// Window item: hits counted so far.
 pub(super) const COUNT: &str = "count";
+/// Tries counted in an address's short-code attempt window.
+pub(super) const ATTEMPTS: &str = "attempts";
 
 /// A string attribute value.
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {

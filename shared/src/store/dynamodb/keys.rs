@@ -14,6 +14,9 @@ pub(super) const TOKEN_PREFIX: &str = "TOKEN#";
 pub(super) const TOKEN_SK: &str = "TOKEN";
 /// Partition key prefix of an address's slots; the rest is the email key.
 const EMAIL_PREFIX: &str = "EMAIL#";
+/// Sort key of an address's short-code attempt counter (under its `EMAIL#` partition, beside
+/// the slots, so one query can read both).
+pub(super) const ATTEMPTS_SK: &str = "ATTEMPTS";
 /// Sort key prefix of a slot; the rest is its number.
 pub(super) const SLOT_PREFIX: &str = "SLOT#";
 
@@ -50,6 +53,11 @@ pub(super) fn slot_sk(slot: u32) -> String {
 /// The key of slot `slot` of `email_key`.
 pub(super) fn slot_key(email_key: &EmailKey, slot: u32) -> Item {
     key(email_pk(email_key), &slot_sk(slot))
+}
+
+/// The key of the short-code attempt counter of `email_key`.
+pub(super) fn attempts_key(email_key: &EmailKey) -> Item {
+    key(email_pk(email_key), ATTEMPTS_SK)
 }
 
 /// The slot number in a slot's sort key; `None` if it is not one.

@@ -9,6 +9,7 @@
 //! | token  | `TOKEN#<hash>`     | `TOKEN`                  | user_id, email_key, slot, created_at, expires_at, pw_changed_at? |
 //! | slot   | `EMAIL#<email key>`| `SLOT#<n>`               | token (absent for unknown emails), expires_at |
 //! | window | `IP#<ip key>`      | `WINDOW#<route>#<start>` | count, expires_at                            |
+//! | tries  | `EMAIL#<email key>`| `ATTEMPTS`               | attempts, expires_at (short-code tries)      |
 //!
 //! Every contended write is settled by a condition expression evaluated by DynamoDB; our code
 //! never reads-then-writes to decide a race. Failures are sorted by the SDK's typed accessors
@@ -29,15 +30,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use self::errors::{Cancelled, ConditionFailed, cancellation, classify};
-use self::items::{COUNT, Item, SLOT_TOKEN, at, n, now_value, positioned, s};
+use self::items::{ATTEMPTS, COUNT, Item, SLOT_TOKEN, at, get_n, n, now_value, positioned, s};
 use self::keys::{
-    SLOT_PREFIX, absent, absent_or_expired, email_pk, slot_key, token_key, unexpired, window_key,
+    SLOT_PREFIX, absent, absent_or_expired, attempts_key, email_pk, slot_key, token_key, unexpired,
+    window_key,
 };
 use self::schema::{PK, SK, TTL_ATTRIBUTE};
 pub use self::users::NewUser;
 use super::{
-    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, SlotClaim, SlotRecord,
-    StoreError, TokenRecord, WindowHit,
+    ChangeOutcome, ClaimOutcome, HitOutcome, PasswordChange, ResetStore, ShortCodeTry, SlotClaim,
+    SlotRecord, StoreError, TokenRecord, TryOutcome, WindowHit,
 };
 use crate::config::UsersTable;
 use crate::domain::{EmailKey, TokenHash};
@@ -358,5 +360,96 @@ impl ResetStore for DynamoStore {
             Err(e) if e.condition_failed() => Ok(HitOutcome::Limited),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    async fn short_code_try(&self, attempt: ShortCodeTry) -> Result<TryOutcome, StoreError> {
+        if attempt.max == 0 {
+            return Ok(TryOutcome::Exhausted);
+        }
+        // A new window first (one round trip for a user's first try), else one more try in
+        // the live window (two). Each step is one conditional write; whichever passes decides.
+        // Both failing means a live window at `max`, unless a window ended or began between
+        // the two writes: then the steps run again, and after three rounds it fails closed.
+        for _ in 0..3 {
+            let started = self
+                .client
+                .put_item()
+                .table_name(&self.reset_table)
+                .set_item(Some(self.attempts_item(&attempt)))
+                .condition_expression(absent_or_expired())
+                .expression_attribute_values(":now", at(attempt.now))
+                .send()
+                .await;
+            match started {
+                Ok(_) => return Ok(TryOutcome::Allowed { attempt: 1 }),
+                Err(e) if e.condition_failed() => {}
+                Err(e) => return Err(classify(e)),
+            }
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.reset_table)
+                .set_key(Some(attempts_key(&attempt.email_key)))
+                .update_expression("ADD #attempts :one")
+                .condition_expression("#attempts < :max AND #exp >= :now")
+                .expression_attribute_names("#attempts", ATTEMPTS)
+                .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(u64::from(attempt.max)))
+                .expression_attribute_values(":now", at(attempt.now))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .send()
+                .await;
+            match counted {
+                Ok(out) => {
+                    let count = out
+                        .attributes()
+                        .map(|item| get_n(item, ATTEMPTS))
+                        .transpose()?
+                        .and_then(|c| u32::try_from(c).ok())
+                        .ok_or_else(|| {
+                            StoreError::other("the attempt counter came back without its count")
+                        })?;
+                    return Ok(TryOutcome::Allowed { attempt: count });
+                }
+                Err(e) if e.condition_failed() => {
+                    if self.attempts_exhausted(&attempt).await? {
+                        return Ok(TryOutcome::Exhausted);
+                    }
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(TryOutcome::Exhausted)
+    }
+}
+
+impl DynamoStore {
+    /// A fresh attempt window holding this one try.
+    fn attempts_item(&self, attempt: &ShortCodeTry) -> Item {
+        let mut item = attempts_key(&attempt.email_key);
+        item.insert(ATTEMPTS.to_owned(), n(1));
+        item.insert(TTL_ATTRIBUTE.to_owned(), at(attempt.window_end));
+        item
+    }
+
+    /// Whether the address's window is live at `now` and full: the reason the count was
+    /// refused, as opposed to a window that ended between the put and the update (a strongly
+    /// consistent read; it decides nothing by itself, the conditions did).
+    async fn attempts_exhausted(&self, attempt: &ShortCodeTry) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.reset_table)
+            .set_key(Some(attempts_key(&attempt.email_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = out.item() else {
+            return Ok(false);
+        };
+        let live = get_n(item, TTL_ATTRIBUTE)? >= attempt.now.get();
+        Ok(live && get_n(item, ATTEMPTS)? >= u64::from(attempt.max))
     }
 }
