@@ -55,6 +55,9 @@ pub trait Backend: Send + Sync + Sized + 'static {
     async fn session_version(&self, id: &str) -> Option<u64>;
     /// How many token items the reset table holds, expired or not.
     async fn token_items(&self) -> usize;
+    /// Every item of the reset table as text (its `Debug`), to search for what must never be
+    /// stored (a code, an address).
+    async fn reset_table_dump(&self) -> String;
 }
 
 /// The in-memory adapter.
@@ -118,6 +121,10 @@ impl Backend for Memory {
 
     async fn token_items(&self) -> usize {
         self.store.all_tokens().len()
+    }
+
+    async fn reset_table_dump(&self) -> String {
+        format!("{:?} {:?}", self.store.all_tokens(), self.store.all_slots())
     }
 }
 
@@ -295,5 +302,9 @@ impl Backend for Dynamo {
                 i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("TOKEN")
             })
             .count()
+    }
+
+    async fn reset_table_dump(&self) -> String {
+        format!("{:?}", self.reset_items().await)
     }
 }

@@ -96,6 +96,8 @@ pub enum Held {
     RevokeAll,
     /// [`ResetStore::hit`].
     Hit,
+    /// [`ResetStore::revoke_short_codes`].
+    RevokeShortCodes,
     /// [`ResetStore::short_code_try`]: before the conditional count.
     ShortCodeTry,
 }
@@ -185,6 +187,15 @@ impl ResetStore for HookedStore {
     ) -> Result<u32, StoreError> {
         (self.hook)(Held::RevokeAll).await;
         self.inner.revoke_all(email_key, numbers, now).await
+    }
+
+    async fn revoke_short_codes(
+        &self,
+        email_key: &EmailKey,
+        now: EpochSecs,
+    ) -> Result<u32, StoreError> {
+        (self.hook)(Held::RevokeShortCodes).await;
+        self.inner.revoke_short_codes(email_key, now).await
     }
 
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {

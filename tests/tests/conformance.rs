@@ -422,6 +422,151 @@ async fn fifty_concurrent_short_code_tries_count_exactly_the_maximum<B: Backend>
     );
 }
 
+/// Issues Ada a token in slot 0 with `short` as its short code, straight through the store (the
+/// request use case does not mail short codes yet), and returns the token and the code's hash.
+async fn issue_with_short_code<B: Backend>(
+    app: &TestApp<B>,
+    short: &str,
+) -> (shared::store::TokenRecord, shared::domain::TokenHash) {
+    let key = shared::domain::TokenKey::new(integration_tests::app::TOKEN_KEY).unwrap();
+    let email_key = email_key_of(ADA);
+    let code = shared::domain::ShortCode::parse(short, 8).expect("eight digits");
+    let short_hash = key.short_code_hash(&email_key, &code);
+    let now = app.now();
+    let token = shared::store::TokenRecord {
+        hash: key.code_hash(&shared::domain::ResetCode::generate()),
+        user_id: integration_tests::app::user_id("user-ada"),
+        email_key: email_key.clone(),
+        slot: 0,
+        created_at: now,
+        expires_at: now.plus_secs(TTL),
+        password_changed_at: None,
+    };
+    let claim = shared::store::SlotClaim {
+        email_key,
+        slot: 0,
+        expires_at: token.expires_at,
+        now,
+        token: Some(token.clone()),
+        short_code: Some(short_hash.clone()),
+    };
+    assert_eq!(
+        app.backend.store().claim(claim).await.unwrap(),
+        shared::store::ClaimOutcome::Claimed
+    );
+    (token, short_hash)
+}
+
+/// The token a short code names: the live slot of the address holding its hash.
+async fn token_named_by(
+    store: &dyn ResetStore,
+    short_hash: &shared::domain::TokenHash,
+    now: shared::clock::EpochSecs,
+) -> Option<shared::store::TokenRecord> {
+    let slots = store.live_slots(&email_key_of(ADA), now).await.unwrap();
+    let slot = slots
+        .into_iter()
+        .find(|s| s.short_code.as_ref() == Some(short_hash))?;
+    store.token(&slot.token?, now).await.unwrap()
+}
+
+async fn revoking_short_codes_forgets_them_and_keeps_the_links<B: Backend>() {
+    let app = app_with_ada::<B>("otp-revoke").await;
+    let (token, short_hash) = issue_with_short_code(&app, "01234567").await;
+    let store = app.backend.store();
+    let now = app.now();
+    assert_eq!(
+        token_named_by(store.as_ref(), &short_hash, now).await,
+        Some(token.clone())
+    );
+    // Nothing in the table is the code itself.
+    let dump = app.backend.reset_table_dump().await;
+    assert!(dump.contains(short_hash.as_str()) && !dump.contains("01234567"));
+
+    assert_eq!(
+        store
+            .revoke_short_codes(&email_key_of(ADA), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(token_named_by(store.as_ref(), &short_hash, now).await, None);
+    assert_eq!(
+        store.token(&token.hash, now).await.unwrap(),
+        Some(token),
+        "the link still works"
+    );
+    assert_eq!(
+        store
+            .revoke_short_codes(&email_key_of(ADA), now)
+            .await
+            .unwrap(),
+        0,
+        "nothing left to revoke"
+    );
+}
+
+async fn twenty_concurrent_consumes_of_one_short_code_write_the_password_once<B: Backend>() {
+    let app = app_with_ada::<B>("otp-consume-race").await;
+    let (_, short_hash) = issue_with_short_code(&app, "76543210").await;
+    // All twenty have looked the code up before any password write: the race is forced.
+    let gate = Gate::opens_after(20);
+    let store = GatedStore::new(app.backend.store(), Held::ChangePassword, gate.clone());
+    let users = app.backend.users();
+    let hash = shared::hashing::hash_off_thread(integration_tests::app::password(NEW_PASSWORD))
+        .await
+        .expect("hashed");
+    let now = app.now();
+    let consumes: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, users, hash, short_hash) = (
+                store.clone(),
+                users.clone(),
+                hash.clone(),
+                short_hash.clone(),
+            );
+            tokio::spawn(async move {
+                let token = token_named_by(store.as_ref(), &short_hash, now)
+                    .await
+                    .expect("every consume finds the code before any spends it");
+                let user = users
+                    .by_email(&integration_tests::app::address(ADA))
+                    .await
+                    .unwrap()
+                    .expect("Ada");
+                store
+                    .change_password(shared::store::PasswordChange {
+                        changed_at: shared::store::PasswordChange::next_mark(
+                            user.password_changed_at,
+                            now,
+                        ),
+                        token,
+                        user,
+                        password_hash: hash,
+                        now,
+                        revoke: Vec::new(),
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut changed = 0;
+    for task in consumes {
+        match task.await.expect("the task ran") {
+            shared::store::ChangeOutcome::Changed => changed += 1,
+            shared::store::ChangeOutcome::TokenGone => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(gate.arrived(), 20);
+    assert_eq!(changed, 1, "exactly one password write");
+    let stored = app.backend.password_hash("user-ada").await.expect("set");
+    assert!(hashing::verify(NEW_PASSWORD, &stored));
+    assert_eq!(app.backend.password_changed_at("user-ada").await, Some(now));
+    assert_eq!(token_named_by(store.as_ref(), &short_hash, now).await, None);
+}
+
 integration_tests::on_both_stores!(
     a_request_for_a_known_user_mails_one_link_whose_code_checks_valid,
     check_does_not_spend_the_code,
@@ -437,4 +582,6 @@ integration_tests::on_both_stores!(
     consume_adds_one_to_the_session_version_in_the_password_transaction,
     short_code_tries_stop_at_the_maximum_until_their_window_ends,
     fifty_concurrent_short_code_tries_count_exactly_the_maximum,
+    revoking_short_codes_forgets_them_and_keeps_the_links,
+    twenty_concurrent_consumes_of_one_short_code_write_the_password_once,
 );

@@ -251,6 +251,7 @@ impl ResetService {
                     expires_at,
                     now,
                     token: token.clone(),
+                    short_code: None,
                 };
                 if self.ports.store.claim(claim).await? == ClaimOutcome::Claimed {
                     return Ok(token);

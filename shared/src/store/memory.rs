@@ -180,6 +180,7 @@ impl ResetStore for MemoryStore {
             SlotRecord {
                 slot: claim.slot,
                 token: claim.token.as_ref().map(|tk| tk.hash.clone()),
+                short_code: claim.token.as_ref().and(claim.short_code.clone()),
                 expires_at: claim.expires_at,
             },
         );
@@ -271,6 +272,22 @@ impl ResetStore for MemoryStore {
                 if let Some(hash) = slot.token {
                     t.tokens.remove(&hash);
                 }
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn revoke_short_codes(
+        &self,
+        email_key: &EmailKey,
+        now: EpochSecs,
+    ) -> Result<u32, StoreError> {
+        let mut t = self.lock();
+        let range = (email_key.clone(), 0)..=(email_key.clone(), u32::MAX);
+        let mut revoked = 0;
+        for (_, slot) in t.slots.range_mut(range) {
+            if slot.short_code.take().is_some() && slot.is_live(now) {
+                revoked += 1;
             }
         }
         Ok(revoked)

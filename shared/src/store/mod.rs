@@ -58,6 +58,10 @@ pub struct SlotRecord {
     pub slot: u32,
     /// The token in it; `None` for an address with no account.
     pub token: Option<TokenHash>,
+    /// The keyed hash of the short code mailed with the token
+    /// ([`crate::domain::TokenKey::short_code_hash`]); `None` when none was issued or it was
+    /// revoked. The short code is a second way to name the slot's token, never a token itself.
+    pub short_code: Option<TokenHash>,
     /// Epoch seconds when the slot frees itself.
     pub expires_at: EpochSecs,
 }
@@ -86,6 +90,8 @@ pub struct SlotClaim {
     pub now: EpochSecs,
     /// The token to store with the slot, for a known user.
     pub token: Option<TokenRecord>,
+    /// The short code's keyed hash to store with the slot; only with a token.
+    pub short_code: Option<TokenHash>,
 }
 
 /// How a [`SlotClaim`] ended.
@@ -285,6 +291,16 @@ pub trait ResetStore: Send + Sync {
         now: EpochSecs,
     ) -> Result<u32, StoreError>;
 
+    /// Forgets the short code of every live slot of `email_key` (their link tokens stay), and
+    /// returns how many there were: what an exhausted attempt counter does. Not what stops a
+    /// guess (the counter refuses it before any comparison); it keeps a table dump from
+    /// holding codes that can no longer be used, and a short code from outliving its window.
+    async fn revoke_short_codes(
+        &self,
+        email_key: &EmailKey,
+        now: EpochSecs,
+    ) -> Result<u32, StoreError>;
+
     /// Counts a hit in a fixed window atomically; see [`WindowHit`].
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError>;
 
@@ -330,6 +346,7 @@ mod tests {
         let slot = SlotRecord {
             slot: token.slot,
             token: Some(token.hash.clone()),
+            short_code: None,
             expires_at: expiry,
         };
         let before = EpochSecs::new(expiry.get() - 1);

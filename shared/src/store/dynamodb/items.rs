@@ -34,6 +34,8 @@ const PW_CHANGED: &str = "pw_changed_at";
 pub(super) const SLOT_TOKEN: &str = "token";
 /// Window item: hits counted so far.
 pub(super) const COUNT: &str = "count";
+/// A slot's short-code hash.
+pub(super) const SLOT_SHORT_CODE: &str = "otp";
 /// Tries counted in an address's short-code attempt window.
 pub(super) const ATTEMPTS: &str = "attempts";
 
@@ -118,6 +120,9 @@ impl From<&SlotClaim> for Item {
         item.insert(TTL_ATTRIBUTE.into(), at(claim.expires_at));
         if let Some(t) = &claim.token {
             item.insert(SLOT_TOKEN.into(), s(t.hash.as_str()));
+            if let Some(short) = &claim.short_code {
+                item.insert(SLOT_SHORT_CODE.into(), s(short.as_str()));
+            }
         }
         item
     }
@@ -133,6 +138,10 @@ impl TryFrom<&Item> for SlotRecord {
             slot,
             token: item
                 .get(SLOT_TOKEN)
+                .and_then(|v| v.as_s().ok())
+                .map(|h| TokenHash::from_stored(h.as_str())),
+            short_code: item
+                .get(SLOT_SHORT_CODE)
                 .and_then(|v| v.as_s().ok())
                 .map(|h| TokenHash::from_stored(h.as_str())),
             expires_at: get_at(item, TTL_ATTRIBUTE)?,
@@ -235,6 +244,7 @@ mod tests {
                 expires_at: EpochSecs::new(900),
                 now: EpochSecs::new(10),
                 token: with_token.then(|| token(None)),
+                short_code: Some(TokenHash::from_stored("ef".repeat(32))),
             };
             let item = Item::from(&claim);
             assert_eq!(get_s(&item, SK).unwrap(), "SLOT#3");
@@ -242,6 +252,8 @@ mod tests {
             assert_eq!(slot.slot, 3);
             assert_eq!(slot.expires_at, EpochSecs::new(900));
             assert_eq!(slot.token.is_some(), with_token);
+            // A short code is stored only beside a token: an address with no account has none.
+            assert_eq!(slot.short_code.is_some(), with_token);
         }
     }
 

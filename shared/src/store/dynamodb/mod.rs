@@ -7,7 +7,7 @@
 //! | item   | pk                 | sk                       | attributes                                   |
 //! |--------|--------------------|--------------------------|----------------------------------------------|
 //! | token  | `TOKEN#<hash>`     | `TOKEN`                  | user_id, email_key, slot, created_at, expires_at, pw_changed_at? |
-//! | slot   | `EMAIL#<email key>`| `SLOT#<n>`               | token (absent for unknown emails), expires_at |
+//! | slot   | `EMAIL#<email key>`| `SLOT#<n>`               | token, otp (both absent for unknown emails), expires_at |
 //! | window | `IP#<ip key>`      | `WINDOW#<route>#<start>` | count, expires_at                            |
 //! | tries  | `EMAIL#<email key>`| `ATTEMPTS`               | attempts, expires_at (short-code tries)      |
 //!
@@ -30,7 +30,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use self::errors::{Cancelled, ConditionFailed, cancellation, classify};
-use self::items::{ATTEMPTS, COUNT, Item, SLOT_TOKEN, at, get_n, n, now_value, positioned, s};
+use self::items::{
+    ATTEMPTS, COUNT, Item, SLOT_SHORT_CODE, SLOT_TOKEN, at, get_n, n, now_value, positioned, s,
+};
 use self::keys::{
     SLOT_PREFIX, absent, absent_or_expired, attempts_key, email_pk, slot_key, token_key, unexpired,
     window_key,
@@ -338,6 +340,38 @@ impl ResetStore for DynamoStore {
             retry_after: Duration::from_secs(1),
             source: "codes kept being issued while revoking".into(),
         })
+    }
+
+    async fn revoke_short_codes(
+        &self,
+        email_key: &EmailKey,
+        now: EpochSecs,
+    ) -> Result<u32, StoreError> {
+        let mut revoked = 0;
+        for slot in self.live_slots(email_key, now).await? {
+            let Some(short) = &slot.short_code else {
+                continue;
+            };
+            // Only the code that was read: a slot claimed again meanwhile keeps its new code
+            // (the attempt counter refuses it as long as the window lasts anyway).
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.reset_table)
+                .set_key(Some(slot_key(email_key, slot.slot)))
+                .update_expression("REMOVE #otp")
+                .condition_expression("#otp = :otp")
+                .expression_attribute_names("#otp", SLOT_SHORT_CODE)
+                .expression_attribute_values(":otp", s(short.as_str()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => revoked += 1,
+                Err(e) if e.condition_failed() => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(revoked)
     }
 
     async fn hit(&self, hit: WindowHit) -> Result<HitOutcome, StoreError> {
