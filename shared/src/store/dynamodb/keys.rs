@@ -120,6 +120,16 @@ mod tests {
     }
 
     #[test]
+    fn the_attempt_counter_shares_the_slots_partition_but_is_never_read_as_a_slot() {
+        let email_key = EmailKey::from_stored("cd".repeat(32));
+        let counter = attempts_key(&email_key);
+        assert_eq!(counter[PK], slot_key(&email_key, 0)[PK]);
+        let sk = counter[SK].as_s().unwrap();
+        assert!(!sk.starts_with(SLOT_PREFIX), "the slots query skips it");
+        assert_eq!(slot_number(sk), None);
+    }
+
+    #[test]
     fn a_slot_number_reads_back_from_its_sort_key() {
         assert_eq!(slot_number(&slot_sk(7)), Some(7));
         assert_eq!(slot_number("TOKEN"), None);
