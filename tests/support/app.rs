@@ -338,26 +338,12 @@ pub async fn call_path(
     client_ip: Option<IpAddr>,
 ) -> Response {
     let route = shared::http::dialect::route(path).expect("a served route");
-    let response = shared::http::handle_route(
-        service,
-        route,
-        ApiRequest {
-            method: Method::POST,
-            headers: json_headers(headers),
-            body: Bytes::from(body.to_string()),
-            client_ip,
-        },
-    )
-    .await;
-    let (parts, body) = response.into_parts();
-    Response {
-        status: parts.status,
-        headers: parts.headers,
-        body: serde_json::from_str(&body).expect("the API answers JSON"),
-    }
+    let request = json_post(body, headers, client_ip);
+    decoded(shared::http::handle_route(service, route, request).await)
 }
 
-fn json_headers(headers: &[(&str, &str)]) -> HeaderMap {
+/// A POST of `body` as JSON with `headers`, from `client_ip`.
+fn json_post(body: Value, headers: &[(&str, &str)], client_ip: Option<IpAddr>) -> ApiRequest {
     let mut map = HeaderMap::new();
     map.insert(
         header::CONTENT_TYPE,
@@ -369,7 +355,22 @@ fn json_headers(headers: &[(&str, &str)]) -> HeaderMap {
             HeaderValue::from_str(value).expect("a header value"),
         );
     }
-    map
+    ApiRequest {
+        method: Method::POST,
+        headers: map,
+        body: Bytes::from(body.to_string()),
+        client_ip,
+    }
+}
+
+/// The edge's answer with its JSON body parsed.
+fn decoded(response: http::Response<String>) -> Response {
+    let (parts, body) = response.into_parts();
+    Response {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_str(&body).expect("the API answers JSON"),
+    }
 }
 
 /// An HTTP answer, parsed.
@@ -391,32 +392,6 @@ pub async fn call(
     headers: &[(&str, &str)],
     client_ip: Option<IpAddr>,
 ) -> Response {
-    let mut map = HeaderMap::new();
-    map.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    for (name, value) in headers {
-        map.insert(
-            http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
-            HeaderValue::from_str(value).expect("a header value"),
-        );
-    }
-    let response = shared::http::handle(
-        service,
-        op,
-        ApiRequest {
-            method: Method::POST,
-            headers: map,
-            body: Bytes::from(body.to_string()),
-            client_ip,
-        },
-    )
-    .await;
-    let (parts, body) = response.into_parts();
-    Response {
-        status: parts.status,
-        headers: parts.headers,
-        body: serde_json::from_str(&body).expect("the API answers JSON"),
-    }
+    let request = json_post(body, headers, client_ip);
+    decoded(shared::http::handle(service, op, request).await)
 }

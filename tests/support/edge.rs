@@ -58,6 +58,19 @@ pub struct Reply {
     pub json: Value,
 }
 
+impl From<http::Response<String>> for Reply {
+    fn from(response: http::Response<String>) -> Self {
+        let (parts, raw) = response.into_parts();
+        let json = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            raw,
+            json,
+        }
+    }
+}
+
 impl Reply {
     /// The error body's `code` (empty when there is none).
     pub fn code(&self) -> &str {
@@ -138,33 +151,13 @@ impl EdgeApp {
 
     /// `req` through the HTTP edge, decoded.
     pub async fn send(&self, op: Operation, req: ApiRequest) -> Reply {
-        let response = handle(&self.service, op, req).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let raw = response.into_body();
-        let json = serde_json::from_str(&raw).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            raw,
-            json,
-        }
+        Reply::from(handle(&self.service, op, req).await)
     }
 
     /// `req` to the route `path` names (any dialect, as the local API routes it), decoded.
     pub async fn send_path(&self, path: &str, req: ApiRequest) -> Reply {
         let route = shared::http::dialect::route(path).expect("a served route");
-        let response = shared::http::handle_route(&self.service, route, req).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let raw = response.into_body();
-        let json = serde_json::from_str(&raw).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            raw,
-            json,
-        }
+        Reply::from(shared::http::handle_route(&self.service, route, req).await)
     }
 
     /// [`EdgeApp::request`] of `body`, sent.
