@@ -282,7 +282,15 @@ fn render_reset_mail(bencher: Bencher) {
     let locale = shared::domain::Locale::only("de");
     let link = format!("{CALLBACK}?code=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE");
     bencher.bench_local(|| {
-        shared::mail::render::reset_mail(&config.mail, &locale, &to, &link, 3600).expect("mail")
+        shared::mail::render::reset_mail(
+            &config.mail,
+            &locale,
+            &to,
+            Some(&link),
+            Some("01234567"),
+            3600,
+        )
+        .expect("mail")
     });
 }
 

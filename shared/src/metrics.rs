@@ -43,11 +43,14 @@ pub enum Metric {
     StoreUnavailable,
     /// An EventBridge `PutEvents` failed or missed its deadline (the answer is unchanged).
     EventPutFailed,
+    /// An address's short-code tries ran out (`OTP_MAX_ATTEMPTS`): someone is guessing, or a
+    /// user mistyped five times. Its short codes are revoked; its links still work.
+    ShortCodeExhausted,
 }
 
 impl Metric {
     /// Every metric, in the dashboard's order.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Issued,
         Metric::UnknownAddress,
         Metric::CapLimited,
@@ -57,6 +60,7 @@ impl Metric {
         Metric::InvalidCode,
         Metric::StoreUnavailable,
         Metric::EventPutFailed,
+        Metric::ShortCodeExhausted,
     ];
 
     /// The CloudWatch metric name (template.yaml's alarms and dashboard use the same names).
@@ -71,6 +75,7 @@ impl Metric {
             Metric::InvalidCode => "InvalidCode",
             Metric::StoreUnavailable => "StoreUnavailable",
             Metric::EventPutFailed => "EventPutFailed",
+            Metric::ShortCodeExhausted => "ShortCodeTriesExhausted",
         }
     }
 }

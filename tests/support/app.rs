@@ -282,7 +282,7 @@ impl<B: Backend> TestApp<B> {
     pub async fn consume(&self, code: &ResetCode, new_password: &str) -> Result<(), ServiceError> {
         self.service
             .consume(ConsumeReset {
-                code: Some(code.clone()),
+                code: Some(code.clone()).into(),
                 password: password(new_password),
                 locale: Locale::default(),
                 client_ip: ClientIp::Exempt,

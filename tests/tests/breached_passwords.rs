@@ -237,7 +237,7 @@ async fn the_breach_check_runs_beside_the_code_lookup_not_after_it() {
         .with_breach_check(Arc::new(AtTheGate(gate.clone())))
         .service(app.backend.config());
     let consume = service.consume(ConsumeReset {
-        code: Some(code),
+        code: Some(code).into(),
         password: password(FRESH),
         locale: Locale::only("en"),
         client_ip: ClientIp::Exempt,

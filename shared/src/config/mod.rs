@@ -118,13 +118,15 @@ impl Config {
         secret: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let env = Env::new(profile, &lookup);
+        let keys = keys::token_keys(&env, secret)?;
+        let policy = PolicySettings::read(&env, &lookup)?;
         Ok(Self {
-            keys: keys::token_keys(&env, secret)?,
-            policy: PolicySettings::read(&env, &lookup)?,
+            keys,
+            mail: MailSettings::read(&env, policy.method)?,
+            policy,
             links: LinkSettings::read(&env)?,
             edge: EdgeSettings::read(&env)?,
             store: StoreSettings::read(&env)?,
-            mail: MailSettings::read(&env)?,
             password: PasswordSettings::read(&env)?,
             captcha: CaptchaSettings::read(&env)?,
             observe: ObserveSettings::read(&env)?,

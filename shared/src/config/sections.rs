@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ConfigError, Profile, SdkTimeouts, argon2_settings, env::Env};
-use crate::domain::{AllowedOrigins, CallbackUrl, CodePlacement, Mailbox};
+use crate::domain::{AllowedOrigins, CallbackUrl, CodePlacement, Mailbox, ResetMethod};
 use crate::hashing::Argon2Settings;
 use crate::mail::templates::Templates;
 
@@ -20,6 +20,12 @@ pub struct PolicySettings {
     pub max_concurrent: u32,
     /// Public `request` answers no sooner than this after it started.
     pub min_request_response: Duration,
+    /// What the reset mail carries (`RESET_METHOD`).
+    pub method: ResetMethod,
+    /// Digits of a short code (`OTP_LENGTH`, 6..=10).
+    pub otp_length: usize,
+    /// Short-code tries per address per attempt window (`OTP_MAX_ATTEMPTS`, 1..=10).
+    pub otp_max_attempts: u32,
     /// argon2id cost (`ARGON2_*`). The hasher reads the same variables from the process
     /// environment ([`crate::hashing::global`]); this copy validates them at init.
     pub argon2: Argon2Settings,
@@ -34,6 +40,19 @@ impl PolicySettings {
             token_ttl: Duration::from_secs(env.number("TOKEN_TTL_SECONDS", 60..=86_400)?),
             max_concurrent: env.number("MAX_CONCURRENT_REQUESTS", 1..=10)? as u32,
             min_request_response: env.millis("MIN_REQUEST_RESPONSE_MS", 0..=10_000)?,
+            method: match env.value("RESET_METHOD").as_deref() {
+                Some("link") => ResetMethod::Link,
+                Some("code") => ResetMethod::Code,
+                Some("both") => ResetMethod::Both,
+                _ => {
+                    return Err(ConfigError::new(
+                        "RESET_METHOD",
+                        "must be link, code or both",
+                    ));
+                }
+            },
+            otp_length: env.number("OTP_LENGTH", 6..=10)? as usize,
+            otp_max_attempts: env.number("OTP_MAX_ATTEMPTS", 1..=10)? as u32,
             argon2: argon2_settings(lookup)?,
         })
     }
@@ -282,7 +301,18 @@ pub struct MailSettings {
 }
 
 impl MailSettings {
-    pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+    /// Reads the mail settings; the templates must show what `method` mails.
+    pub(super) fn read(env: &Env<'_>, method: ResetMethod) -> Result<Self, ConfigError> {
+        let templates = match env.get("MAIL_TEMPLATE_DIR") {
+            None => Templates::built_in(),
+            Some(dir) => Arc::new(
+                Templates::from_dir(std::path::Path::new(&dir))
+                    .map_err(|e| ConfigError::new("MAIL_TEMPLATE_DIR", e.to_string()))?,
+            ),
+        };
+        templates
+            .check_method(method)
+            .map_err(|e| ConfigError::new("MAIL_TEMPLATE_DIR", e.to_string()))?;
         Ok(Self {
             app_name: env.text("APP_NAME"),
             from: env.parsed("MAIL_FROM", Mailbox::parse)?,
@@ -291,13 +321,7 @@ impl MailSettings {
                 .map(|raw| Mailbox::parse(&raw))
                 .transpose()
                 .map_err(|e| ConfigError::new("MAIL_REPLY_TO", e.to_string()))?,
-            templates: match env.get("MAIL_TEMPLATE_DIR") {
-                None => Templates::built_in(),
-                Some(dir) => Arc::new(
-                    Templates::from_dir(std::path::Path::new(&dir))
-                        .map_err(|e| ConfigError::new("MAIL_TEMPLATE_DIR", e.to_string()))?,
-                ),
-            },
+            templates,
             configuration_set: env.get("SES_CONFIGURATION_SET"),
             notify_password_changed: env.flag("NOTIFY_PASSWORD_CHANGED")?,
             timeouts: SdkTimeouts::read(env, SdkTimeouts::SES)?,

@@ -20,6 +20,40 @@ pub use mailbox::{Mailbox, MailboxError};
 pub use password::{NewPassword, PasswordError, PasswordPolicy, PolicyError};
 pub use short_code::ShortCode;
 
+/// What the reset mail carries (`RESET_METHOD`): the link, a short code typed with the
+/// address, or both. With `Code` the link code still exists (server callers' `return_code`
+/// and the dialects answer with it) but no mail shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetMethod {
+    /// Only the link.
+    Link,
+    /// Only the short code.
+    Code,
+    /// The link and the short code (the default).
+    Both,
+}
+
+impl ResetMethod {
+    /// As `RESET_METHOD` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResetMethod::Link => "link",
+            ResetMethod::Code => "code",
+            ResetMethod::Both => "both",
+        }
+    }
+
+    /// Whether a short code is issued and mailed.
+    pub fn short_code(self) -> bool {
+        matches!(self, ResetMethod::Code | ResetMethod::Both)
+    }
+
+    /// Whether the mail carries the link.
+    pub fn link(self) -> bool {
+        matches!(self, ResetMethod::Link | ResetMethod::Both)
+    }
+}
+
 /// Where a reset link carries its code (`LINK_CODE_IN`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodePlacement {

@@ -7,17 +7,51 @@ use super::error::{ApiError, FieldErrors};
 use crate::captcha::CaptchaToken;
 use crate::config::LinkSettings;
 use crate::domain::{
-    CallbackUrl, EmailAddress, Locale, PasswordPolicy, ResetCode, UrlTemplate, UserId,
+    CallbackUrl, EmailAddress, Locale, PasswordPolicy, ResetCode, ShortCode, UrlTemplate, UserId,
 };
-use crate::service::{Caller, ClientIp, ConsumeReset, LinkTarget, RequestReset, Target};
+use crate::service::{Caller, ClientIp, ConsumeReset, LinkTarget, Proof, RequestReset, Target};
 
 /// Fields anyone may send to `request`; with [`SERVER_ONLY_FIELDS`], all it accepts. Exported so
 /// the OpenAPI test compares the spec with the lists the edge really uses.
 pub const PUBLIC_REQUEST_FIELDS: &[&str] = &["email", "callback_url", "locale", "captcha_token"];
-/// Every field `check` accepts.
-pub const CHECK_FIELDS: &[&str] = &["code"];
-/// Every field `consume` accepts.
-pub const CONSUME_FIELDS: &[&str] = &["code", "password"];
+/// Every field `check` accepts: `code`, or `email` and `otp`.
+pub const CHECK_FIELDS: &[&str] = &["code", "email", "otp"];
+/// Every field `consume` accepts: as `check`, and the password.
+pub const CONSUME_FIELDS: &[&str] = &["code", "email", "otp", "password"];
+
+/// Which codes a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codes {
+    /// Only `{"code"}`: `RESET_METHOD=link` (no short code is ever issued, so a typed one
+    /// would only spend tries), or a dialect whose seed has no short code.
+    LinkOnly,
+    /// `{"code"}` or `{"email", "otp"}` with an `otp` of this many digits.
+    WithShort {
+        /// `OTP_LENGTH`.
+        otp_length: usize,
+    },
+}
+
+impl Codes {
+    /// What the native routes take under `policy`.
+    pub fn native(policy: &crate::config::PolicySettings) -> Self {
+        if policy.method.short_code() {
+            Codes::WithShort {
+                otp_length: policy.otp_length,
+            }
+        } else {
+            Codes::LinkOnly
+        }
+    }
+
+    /// The fields of `all` this route accepts.
+    fn fields(self, all: &'static [&'static str]) -> Vec<&'static str> {
+        all.iter()
+            .copied()
+            .filter(|f| self != Codes::LinkOnly || !matches!(*f, "email" | "otp"))
+            .collect()
+    }
+}
 /// Every field `revoke` accepts.
 pub const REVOKE_FIELDS: &[&str] = &["user_id"];
 
@@ -321,23 +355,55 @@ pub fn revoke_command(obj: Map<String, Value>) -> Result<UserId, ApiError> {
     })
 }
 
-/// `POST /password-reset/check`: `None` for a string that cannot be a code.
-pub fn check_command(obj: Map<String, Value>) -> Result<Option<ResetCode>, ApiError> {
-    let mut f = Fields::new(obj, CHECK_FIELDS)?;
-    let code = f.req_str("code");
+/// `{"code"}` or `{"email", "otp"}`, exactly one of the two. A string that cannot be a code
+/// (of the link's shape, or `OTP_LENGTH` digits) is no error: it is answered like a wrong
+/// code, so the answer does not depend on how close a guess was.
+fn proof(f: &mut Fields, codes: Codes) -> Option<Proof> {
+    let otp_length = match codes {
+        Codes::WithShort { otp_length } if f.has("email") || f.has("otp") => otp_length,
+        _ => {
+            let code = f.req_str("code");
+            return Some(Proof::Link(code.as_deref().and_then(ResetCode::parse)));
+        }
+    };
+    if f.has("code") {
+        f.fail("code", "send either code, or email and otp, not both");
+        return None;
+    }
+    let email = f.req_str("email");
+    let otp = f.req_str("otp");
+    let email = email.and_then(|e| {
+        EmailAddress::parse(&e)
+            .map_err(|err| f.fail("email", err.to_string()))
+            .ok()
+    })?;
+    Some(Proof::Short {
+        email,
+        otp: otp.as_deref().and_then(|o| ShortCode::parse(o, otp_length)),
+    })
+}
+
+/// `POST /password-reset/check`.
+pub fn check_command(obj: Map<String, Value>, codes: Codes) -> Result<Proof, ApiError> {
+    let mut f = Fields::new(obj, &codes.fields(CHECK_FIELDS))?;
+    let proof = proof(&mut f, codes);
     f.finish()?;
-    Ok(code.as_deref().and_then(ResetCode::parse))
+    proof.ok_or_else(|| {
+        tracing::error!("a valid check body produced no code");
+        ApiError::Internal
+    })
 }
 
 /// `POST /password-reset/consume`. The password is judged before the code is even parsed.
 pub fn consume_command(
     obj: Map<String, Value>,
+    codes: Codes,
     policy: &PasswordPolicy,
     accept_language: Option<&str>,
     client_ip: ClientIp,
 ) -> Result<ConsumeReset, ApiError> {
-    let mut f = Fields::new(obj, CONSUME_FIELDS)?;
-    let code = f.req_str("code");
+    let mut f = Fields::new(obj, &codes.fields(CONSUME_FIELDS))?;
+    let code = proof(&mut f, codes);
     let raw_password = f.req_str("password").map(zeroize::Zeroizing::new);
     let password = raw_password.as_ref().and_then(|p| {
         policy
@@ -346,12 +412,12 @@ pub fn consume_command(
             .ok()
     });
     f.finish()?;
-    let Some(password) = password else {
-        tracing::error!("a valid consume body produced no password");
+    let (Some(password), Some(code)) = (password, code) else {
+        tracing::error!("a valid consume body produced no password or no code");
         return Err(ApiError::Internal);
     };
     Ok(ConsumeReset {
-        code: code.as_deref().and_then(ResetCode::parse),
+        code,
         password,
         locale: Locale::negotiate(None, accept_language),
         client_ip,

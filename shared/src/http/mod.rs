@@ -157,9 +157,10 @@ async fn dispatch(
             reply::render(&reply::RequestAccepted::new(issued.as_ref()))
         }
         Operation::Check => {
-            let code = body::check_command(obj)?;
+            let codes = body::Codes::native(&service.config().policy);
+            let code = body::check_command(obj, codes)?;
             let outcome = service
-                .check(code, public_ip)
+                .check_proof(code, public_ip)
                 .await
                 .map_err(failed(service, op))?;
             if outcome == CheckOutcome::Invalid {
@@ -177,7 +178,13 @@ async fn dispatch(
         }
         Operation::Consume => {
             let policy = &service.config().password.policy;
-            let cmd = body::consume_command(obj, policy, accept_language, public_ip)?;
+            let cmd = body::consume_command(
+                obj,
+                body::Codes::native(&service.config().policy),
+                policy,
+                accept_language,
+                public_ip,
+            )?;
             service.consume(cmd).await.map_err(failed(service, op))?;
             reply::render(&reply::Done {
                 ok: true,

@@ -22,6 +22,8 @@ pub struct Mail {
     pub html: String,
     /// The reset link in the body, if any (the local mailbox shows it).
     pub link: Option<String>,
+    /// The short code in the body, if any (the local mailbox shows it).
+    pub otp: Option<String>,
 }
 
 impl std::fmt::Debug for Mail {

@@ -49,20 +49,24 @@ fn mail(
         text,
         html,
         link: vars.link.map(str::to_owned),
+        otp: vars.otp.map(str::to_owned),
     })
 }
 
-/// The mail with the reset link; `ttl_secs` is shown in whole minutes, rounded up.
+/// The reset mail with the link, the short code, or both (`RESET_METHOD`); `ttl_secs` is
+/// shown in whole minutes, rounded up.
 pub fn reset_mail(
     settings: &MailSettings,
     locale: &Locale,
     to: &EmailAddress,
-    link: &str,
+    link: Option<&str>,
+    otp: Option<&str>,
     ttl_secs: u64,
 ) -> Result<Mail, MailError> {
     let vars = Vars {
         app_name: &settings.app_name,
-        link: Some(link),
+        link,
+        otp,
         minutes: Some(ttl_secs.div_ceil(60)),
         changed_at: None,
     };
@@ -79,6 +83,7 @@ pub fn changed_mail(
     let vars = Vars {
         app_name: &settings.app_name,
         link: None,
+        otp: None,
         minutes: None,
         changed_at: Some(when),
     };

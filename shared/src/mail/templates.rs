@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 use upon::{Engine, Value};
 
 use super::render::escape_html;
-use crate::domain::Locale;
+use crate::domain::{Locale, ResetMethod};
 
 mod files;
 mod scan;
@@ -58,9 +58,8 @@ impl MailKind {
         MailKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    /// The variables its templates may use; any other stops init. `otp` is reserved for short
-    /// codes, which are not issued yet: it has no value, so a template may only test it
-    /// (`{% if otp %}`); printing it fails the render, which the check at init catches.
+    /// The variables its templates may use; any other stops init. In a reset mail `link` and
+    /// `otp` are each present or not as `RESET_METHOD` says: test them with `{% if %}`.
     pub fn variables(self) -> &'static [&'static str] {
         match self {
             MailKind::Reset => &["app_name", "link", "otp", "minutes", "locale"],
@@ -78,8 +77,10 @@ const PARTS: [&str; 3] = ["subject", "txt", "html"];
 pub struct Vars<'a> {
     /// `APP_NAME`.
     pub app_name: &'a str,
-    /// Reset mail: the link with the code.
+    /// Reset mail: the link with the code (`RESET_METHOD` `link` or `both`).
     pub link: Option<&'a str>,
+    /// Reset mail: the short code's digits (`RESET_METHOD` `code` or `both`).
+    pub otp: Option<&'a str>,
     /// Reset mail: the link's lifetime in whole minutes, rounded up.
     pub minutes: Option<u64>,
     /// Changed mail: when the password changed, RFC 3339 (UTC).
@@ -89,13 +90,25 @@ pub struct Vars<'a> {
 impl Vars<'_> {
     /// The values the checks at init and the preview render with.
     pub fn sample(kind: MailKind) -> Vars<'static> {
-        let (link, minutes, changed_at) = match kind {
-            MailKind::Reset => (Some(SAMPLE_LINK), Some(60), None),
-            MailKind::Changed => (None, None, Some("2026-01-01T12:00:00Z")),
+        Vars::sample_for(kind, ResetMethod::Both)
+    }
+
+    /// The sample values of a reset mail sent under `method` (`link` and `otp` present or
+    /// not as it says).
+    pub fn sample_for(kind: MailKind, method: ResetMethod) -> Vars<'static> {
+        let (link, otp, minutes, changed_at) = match kind {
+            MailKind::Reset => (
+                method.link().then_some(SAMPLE_LINK),
+                method.short_code().then_some(SAMPLE_OTP),
+                Some(60),
+                None,
+            ),
+            MailKind::Changed => (None, None, None, Some("2026-01-01T12:00:00Z")),
         };
         Vars {
             app_name: "Example App",
             link,
+            otp,
             minutes,
             changed_at,
         }
@@ -118,13 +131,16 @@ impl Vars<'_> {
             ("link".to_owned(), text(self.link)),
             ("minutes".to_owned(), minutes),
             ("changed_at".to_owned(), text(self.changed_at)),
-            ("otp".to_owned(), Value::None),
+            ("otp".to_owned(), text(self.otp)),
         ]))
     }
 }
 
 /// The link in sample renders (no real code).
 pub const SAMPLE_LINK: &str = "https://app.example.com/reset?code=sample-code-not-valid";
+
+/// The short code in sample renders (no real code: ten digits, longer than none issued).
+pub const SAMPLE_OTP: &str = "0123456789";
 
 /// One mail, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +337,48 @@ impl Templates {
                         paths.get(&name).map_or(name.as_str(), String::as_str),
                         "a subject must be one line of text",
                     ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every locale's reset mail, sent under `method`, renders and shows what the method
+    /// promises: the link and/or the short code, in the text part and in the HTML part. A
+    /// folder written for links (printing `{{ link }}` unconditionally, or never printing
+    /// `otp`) stops init under `RESET_METHOD=code` instead of mailing codes nobody can see.
+    pub fn check_method(&self, method: ResetMethod) -> Result<(), TemplateError> {
+        let vars = Vars::sample_for(MailKind::Reset, method);
+        let file = |key: &str, part: &str| {
+            let spelt = self.locales.get(key).map_or(key, String::as_str);
+            Path::new(&self.origin)
+                .join(format!("{}.{spelt}.{part}", MailKind::Reset.name()))
+                .display()
+                .to_string()
+        };
+        for (key, spelt) in &self.locales {
+            // Sample values hold no secret: the error may show its details.
+            let rendered =
+                self.render_in(MailKind::Reset, key, spelt, &vars)
+                    .map_err(|(name, e)| {
+                        let part = name.rsplit('.').next().unwrap_or_default();
+                        TemplateError::new(
+                            file(key, part),
+                            format!("with RESET_METHOD={}: {e}", method.name()),
+                        )
+                    })?;
+            let shown = [(vars.link, "link"), (vars.otp, "otp")];
+            for (part, body) in [("txt", &rendered.text), ("html", &rendered.html)] {
+                for (value, var) in shown {
+                    if value.is_some_and(|v| !body.contains(v)) {
+                        return Err(TemplateError::new(
+                            file(key, part),
+                            format!(
+                                "RESET_METHOD={} mails `{var}`, and this part never prints it",
+                                method.name()
+                            ),
+                        ));
+                    }
                 }
             }
         }

@@ -1,22 +1,22 @@
 //! Consume: spend a code and set the new password, atomically, then tell the account owner.
 
-use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
+use super::{ClientIp, Operation, Proof, ResetService, ServiceError, rfc3339};
 use crate::breach::BreachError;
 use crate::clock::EpochSecs;
-use crate::domain::{Locale, NewPassword, ResetCode, User};
+use crate::domain::{EmailAddress, Locale, NewPassword, ResetCode, ShortCode, User};
 use crate::events::EventKind;
 use crate::hashing;
 use crate::logging::error_chain;
 use crate::mail::render;
 use crate::metrics::Metric;
-use crate::store::{ChangeOutcome, PasswordChange};
+use crate::store::{ChangeOutcome, PasswordChange, SlotRecord, TokenRecord};
 
 /// A parsed consume request. The password already passed the policy, so a weak password never
 /// reaches the store and never spends a code.
 #[derive(Debug)]
 pub struct ConsumeReset {
-    /// `None` when the caller sent something that cannot be a code.
-    pub code: Option<ResetCode>,
+    /// The link's code or a short code with its address.
+    pub code: Proof,
     /// The new password.
     pub password: NewPassword,
     /// Language of the "password changed" mail.
@@ -37,25 +37,13 @@ impl ResetService {
     /// and before the transaction, so the code stays valid.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
-        let limit = self.limit(Operation::Consume, cmd.client_ip);
-        let Some(code) = cmd.code else {
-            limit.await?;
-            return Err(ServiceError::InvalidCode);
+        let (token, key, slots, user) = match &cmd.code {
+            Proof::Link(code) => self.spendable_by_link(code.as_ref(), &cmd).await?,
+            Proof::Short { email, otp } => {
+                self.spendable_by_short_code(email, otp.as_ref(), &cmd)
+                    .await?
+            }
         };
-        let (limited, found, seen) = tokio::join!(
-            limit,
-            self.find_token(&code),
-            self.ports.breach.times_seen(&cmd.password),
-        );
-        limited?;
-        let found = found?;
-        self.judge_breach(seen)?;
-        let (token, key) = found.ok_or(ServiceError::InvalidCode)?;
-        let (slots, user) = tokio::join!(
-            self.ports.store.live_slots(&token.email_key, self.now()),
-            self.ports.users.by_id(&token.user_id),
-        );
-        let (slots, user) = (slots?, user?);
         let Some(user) = user.filter(|u| token.is_bound_to(u, key)) else {
             tracing::warn!(
                 "reset code for an account that is gone, disabled, or changed since it was issued"
@@ -119,7 +107,71 @@ impl ResetService {
     }
 }
 
+/// What a consume may spend: the token, the key it was found under, the address's live
+/// slots (revoked with the password write) and the user the token names, if any.
+type Spendable<'a> = (
+    TokenRecord,
+    &'a crate::domain::TokenKey,
+    Vec<SlotRecord>,
+    Option<User>,
+);
+
 impl ResetService {
+    /// A link's code: the token (with the rate window and the breach check beside it), then
+    /// the slots and the user together. Two round trips.
+    async fn spendable_by_link(
+        &self,
+        code: Option<&ResetCode>,
+        cmd: &ConsumeReset,
+    ) -> Result<Spendable<'_>, ServiceError> {
+        let limit = self.limit(Operation::Consume, cmd.client_ip);
+        let Some(code) = code else {
+            limit.await?;
+            return Err(ServiceError::InvalidCode);
+        };
+        let (limited, found, seen) = tokio::join!(
+            limit,
+            self.find_token(code),
+            self.ports.breach.times_seen(&cmd.password),
+        );
+        limited?;
+        let found = found?;
+        self.judge_breach(seen)?;
+        let (token, key) = found.ok_or(ServiceError::InvalidCode)?;
+        let (slots, user) = tokio::join!(
+            self.ports.store.live_slots(&token.email_key, self.now()),
+            self.ports.users.by_id(&token.user_id),
+        );
+        Ok((token, key, slots?, user?))
+    }
+
+    /// A short code: its counted try, the slots and the account together (with the rate
+    /// window and the breach check beside them), then the token. Two round trips, like a link.
+    /// A password refused by the breach check spends no try: the check runs beside the try,
+    /// so the try is already counted, which is the safe side.
+    async fn spendable_by_short_code(
+        &self,
+        email: &EmailAddress,
+        otp: Option<&ShortCode>,
+        cmd: &ConsumeReset,
+    ) -> Result<Spendable<'_>, ServiceError> {
+        let limit = self.limit(Operation::Consume, cmd.client_ip);
+        let Some(otp) = otp else {
+            limit.await?;
+            return Err(ServiceError::InvalidCode);
+        };
+        let (limited, found, seen) = tokio::join!(
+            limit,
+            self.find_by_short_code(email, otp, Operation::Consume),
+            self.ports.breach.times_seen(&cmd.password),
+        );
+        limited?;
+        let found = found?;
+        self.judge_breach(seen)?;
+        let hit = found.ok_or(ServiceError::InvalidCode)?;
+        Ok((hit.token, hit.key, hit.slots, hit.user))
+    }
+
     /// The breach check's answer as the settings want it: a password seen at least
     /// `PWNED_PASSWORDS_MIN_COUNT` times is refused; an unanswered check accepts the password
     /// (logged as a warning) unless `PWNED_PASSWORDS_FAIL_CLOSED`, then 503.

@@ -7,6 +7,7 @@ mod consume;
 mod report;
 mod request;
 mod revoke;
+mod short_code;
 
 use crate::clock::EpochSecs;
 use std::net::IpAddr;
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub use check::CheckOutcome;
 pub use consume::ConsumeReset;
 pub use request::{Issued, LinkTarget, RequestReset, Target};
+pub use short_code::Proof;
 
 use crate::breach::BreachCheck;
 use crate::captcha::CaptchaVerifier;

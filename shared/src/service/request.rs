@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::{Caller, ClientIp, Operation, ResetService, ServiceError};
 use crate::captcha::CaptchaToken;
 use crate::domain::{
-    CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, UrlTemplate, User,
-    UserId,
+    CallbackUrl, CodePlacement, EmailAddress, EmailKey, Locale, ResetCode, ShortCode, TokenHash,
+    UrlTemplate, User, UserId,
 };
 use crate::events::EventKind;
 use crate::logging::error_chain;
@@ -83,6 +83,21 @@ pub struct RequestReset {
     pub client_ip: ClientIp,
     /// Public callers, when a CAPTCHA is configured: the solved challenge's token.
     pub captcha: Option<CaptchaToken>,
+}
+
+/// What a claimed slot stores for a known user: the token for a slot number, and the short
+/// code's hash beside it.
+struct Issue<'a> {
+    token_for: &'a (dyn Fn(u32) -> Option<TokenRecord> + Sync),
+    short_code: Option<TokenHash>,
+}
+
+/// What one reset mail carries: the link's code, and the short code when `RESET_METHOD`
+/// mails one.
+#[derive(Clone, Copy)]
+struct MailedCodes<'a> {
+    code: &'a ResetCode,
+    otp: Option<&'a ShortCode>,
 }
 
 /// A code that was issued, for a server caller's `return_code`.
@@ -173,6 +188,12 @@ impl ResetService {
 
         let expires_at = now + self.config.policy.token_ttl;
         let code = user.as_ref().map(|_| ResetCode::generate());
+        // The short code is a second name for the same token, only ever mailed: none is
+        // issued for a code that is not mailed (server callers' `send_email: false`).
+        let policy = &self.config.policy;
+        let otp = (user.is_some() && cmd.send_email && policy.method.short_code())
+            .then(|| ShortCode::generate(policy.otp_length));
+        let otp_hash = otp.as_ref().map(|o| key.short_code_hash(&email_key, o));
         let token_for = |slot: u32| {
             user.as_ref().zip(code.as_ref()).map(|(u, c)| TokenRecord {
                 hash: key.code_hash(c),
@@ -195,7 +216,10 @@ impl ResetService {
                 slots,
                 now,
                 expires_at,
-                &token_for,
+                Issue {
+                    token_for: &token_for,
+                    short_code: otp_hash,
+                },
             )
             .await?;
         let (Some(user), Some(code), Some(token)) = (user, code, claimed) else {
@@ -215,7 +239,13 @@ impl ResetService {
         );
         let mailed = async {
             match cmd.send_email {
-                true => self.mail_link(&cmd, &user, &code, &token, deadlines).await,
+                true => {
+                    let codes = MailedCodes {
+                        code: &code,
+                        otp: otp.as_ref(),
+                    };
+                    self.mail_link(&cmd, &user, codes, &token, deadlines).await
+                }
                 false => Ok(()),
             }
         };
@@ -239,19 +269,19 @@ impl ResetService {
         mut live: Vec<SlotRecord>,
         now: EpochSecs,
         expires_at: EpochSecs,
-        token_for: &(dyn Fn(u32) -> Option<TokenRecord> + Sync),
+        issue: Issue<'_>,
     ) -> Result<Option<TokenRecord>, ServiceError> {
         for round in 0..2 {
             let free = range.clone().filter(|n| !live.iter().any(|s| s.slot == *n));
             for slot in free {
-                let token = token_for(slot);
+                let token = (issue.token_for)(slot);
                 let claim = SlotClaim {
                     email_key: email_key.clone(),
                     slot,
                     expires_at,
                     now,
+                    short_code: token.as_ref().and(issue.short_code.clone()),
                     token: token.clone(),
-                    short_code: None,
                 };
                 if self.ports.store.claim(claim).await? == ClaimOutcome::Claimed {
                     return Ok(token);
@@ -282,27 +312,30 @@ impl ResetService {
         &self,
         cmd: &RequestReset,
         user: &User,
-        code: &ResetCode,
+        codes: MailedCodes<'_>,
         token: &TokenRecord,
         deadlines: Option<Deadlines>,
     ) -> Result<(), ServiceError> {
+        let code = codes.code;
         let link = match &cmd.link {
-            LinkTarget::Callback(cb) => match self.config.links.code_in {
+            _ if !self.config.policy.method.link() => None,
+            LinkTarget::Callback(cb) => Some(match self.config.links.code_in {
                 CodePlacement::Query => cb.with_code(code).to_string(),
                 CodePlacement::Fragment => cb.with_code_in_fragment(code).to_string(),
-            },
-            LinkTarget::CallbackQuery(cb) => cb.with_code(code).to_string(),
-            LinkTarget::Template(t) => t.render(code, &user.id).map_err(|e| {
+            }),
+            LinkTarget::CallbackQuery(cb) => Some(cb.with_code(code).to_string()),
+            LinkTarget::Template(t) => Some(t.render(code, &user.id).map_err(|e| {
                 ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
                     code: format!("url_template: {e}"),
                 })
-            })?,
+            })?),
         };
         let mail = render::reset_mail(
             &self.config.mail,
             &cmd.locale,
             &user.email,
-            &link,
+            link.as_deref(),
+            codes.otp.map(ShortCode::expose),
             self.config.policy.token_ttl.as_secs(),
         );
         let sent = match mail {

@@ -81,7 +81,7 @@ async fn check(service: &ResetService, code: &ResetCode) -> CheckOutcome {
 async fn consume(service: &ResetService, code: &ResetCode) -> Result<(), ServiceError> {
     service
         .consume(ConsumeReset {
-            code: Some(code.clone()),
+            code: Some(code.clone()).into(),
             password: password(NEW_PASSWORD),
             locale: Locale::default(),
             client_ip: ClientIp::Exempt,

@@ -169,6 +169,11 @@ fn malformed_settings_name_their_variable() {
             "https://elsewhere.example.org/reset",
         ),
         ("LINK_CODE_IN", "hash"),
+        ("RESET_METHOD", "sms"),
+        ("OTP_LENGTH", "5"),
+        ("OTP_LENGTH", "11"),
+        ("OTP_MAX_ATTEMPTS", "0"),
+        ("OTP_MAX_ATTEMPTS", "11"),
         ("RATE_LIMIT_IPV6_PREFIX", "16"),
         ("RATE_LIMIT_IPV6_PREFIX", "129"),
     ] {

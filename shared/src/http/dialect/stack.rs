@@ -290,8 +290,12 @@ async fn dispatch(
             })?)
         }
         Operation::Check => {
-            let code = body::check_command(obj)?;
-            let outcome = service.check(code, ip).await.map_err(failed(service, op))?;
+            // Stack's seeds know only the link's code.
+            let code = body::check_command(obj, body::Codes::LinkOnly)?;
+            let outcome = service
+                .check_proof(code, ip)
+                .await
+                .map_err(failed(service, op))?;
             if outcome == CheckOutcome::Invalid {
                 service.count(Metric::InvalidCode, op);
             }
@@ -308,7 +312,8 @@ async fn dispatch(
             {
                 return Err(StackError::Password(e));
             }
-            let cmd = body::consume_command(obj, policy, accept_language, ip)?;
+            let cmd =
+                body::consume_command(obj, body::Codes::LinkOnly, policy, accept_language, ip)?;
             service.consume(cmd).await.map_err(|e| match e {
                 crate::service::ServiceError::WeakPassword(e) => StackError::Password(e),
                 crate::service::ServiceError::BreachedPassword => StackError::BreachedPassword,

@@ -63,15 +63,27 @@ impl Drop for Folder {
     }
 }
 
+/// Link mails (`RESET_METHOD=link`): the folders of these tests were written for links.
 fn settings(app_name: &str, dir: Option<&Path>) -> MailSettings {
     let dir = dir.map(|d| d.display().to_string());
     Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
         "APP_NAME" => Some(app_name.to_owned()),
         "MAIL_TEMPLATE_DIR" => dir.clone(),
+        "RESET_METHOD" => Some("link".to_owned()),
         _ => None,
     })
     .unwrap()
     .mail
+}
+
+/// The configuration with the folder `dir` under `RESET_METHOD=method`.
+fn config_with(dir: &Path, method: &str) -> Result<Config, crate::config::ConfigError> {
+    let dir = dir.display().to_string();
+    Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
+        "MAIL_TEMPLATE_DIR" => Some(dir.clone()),
+        "RESET_METHOD" => Some(method.to_owned()),
+        _ => None,
+    })
 }
 
 fn to() -> EmailAddress {
@@ -101,7 +113,8 @@ fn the_built_in_mails_are_byte_identical_to_the_hard_coded_ones() {
     for locale in ["en", "de", "fr"] {
         for (label, app, link, ttl, when) in samples {
             let s = settings(app, None);
-            let reset = reset_mail(&s, &Locale::only(locale), &to(), link, ttl).unwrap();
+            let reset =
+                reset_mail(&s, &Locale::only(locale), &to(), Some(link), None, ttl).unwrap();
             let changed = changed_mail(&s, &Locale::only(locale), &to(), when).unwrap();
             for (kind, mail) in [("reset", reset), ("changed", changed)] {
                 let key = format!("{kind}.{locale}.{label}");
@@ -127,7 +140,7 @@ fn every_variable_is_html_escaped_in_the_html_part_and_left_alone_in_the_text() 
     );
     let s = settings(HOSTILE_APP, Some(folder.path()));
     let es = Locale::only("es");
-    let reset = reset_mail(&s, &es, &to(), HOSTILE_LINK, 120).unwrap();
+    let reset = reset_mail(&s, &es, &to(), Some(HOSTILE_LINK), None, 120).unwrap();
     let changed = changed_mail(&s, &es, &to(), HOSTILE_WHEN).unwrap();
     let escaped_app = "&lt;b&gt;&quot;Evil&quot; &amp; &#39;Co&#39;&lt;/b&gt;";
     let escaped_link = "https://x.test/?a=&quot;&gt;&lt;script&gt;&amp;b=&#39;c&#39;";
@@ -154,7 +167,7 @@ fn the_built_in_text_parts_contain_no_html() {
     let s = settings(HOSTILE_APP, None);
     for locale in ["en", "de", "fr"] {
         let l = Locale::only(locale);
-        let reset = reset_mail(&s, &l, &to(), HOSTILE_LINK, 600).unwrap();
+        let reset = reset_mail(&s, &l, &to(), Some(HOSTILE_LINK), Some("01234567"), 600).unwrap();
         let changed = changed_mail(&s, &l, &to(), HOSTILE_WHEN).unwrap();
         for (text, values) in [
             (reset.text, [HOSTILE_APP, HOSTILE_LINK]),
@@ -211,24 +224,52 @@ fn a_folder_with_a_new_locale_mails_in_it_and_keeps_its_spelling() {
 }
 
 #[test]
-fn otp_is_reserved_and_may_only_be_tested() {
+fn the_built_in_reset_mail_shows_what_each_reset_method_mails_in_every_locale() {
+    let s = settings("Acme", None);
+    for method in [ResetMethod::Link, ResetMethod::Code, ResetMethod::Both] {
+        let link = method
+            .link()
+            .then_some("https://app.example.com/reset?code=AbC");
+        let otp = method.short_code().then_some("01234567");
+        for locale in ["en", "de", "fr"] {
+            let mail = reset_mail(&s, &Locale::only(locale), &to(), link, otp, 600).unwrap();
+            for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
+                let at = format!("{} {locale} {part}", method.name());
+                assert_eq!(body.contains("code=AbC"), link.is_some(), "link, {at}");
+                assert_eq!(body.contains("01234567"), otp.is_some(), "otp, {at}");
+                assert!(
+                    !body.contains("\n\n\n"),
+                    "no empty paragraph, {at}:\n{body}"
+                );
+            }
+            assert_eq!(mail.otp.as_deref(), otp, "{locale}");
+        }
+    }
+}
+
+#[test]
+fn a_folder_must_show_what_reset_method_mails_or_init_stops_naming_the_file() {
     let folder = Folder::with_built_in();
-    folder.write(
-        "reset.en.txt",
-        "{% if otp %}Code: {{ otp }}{% else %}Link: {{ link }}{% endif %}\n",
-    );
-    let set = Templates::from_dir(folder.path()).unwrap();
-    let r = set
-        .render(
-            MailKind::Reset,
-            &Locale::default(),
-            &Vars::sample(MailKind::Reset),
-        )
-        .unwrap();
-    assert_eq!(r.text, format!("Link: {SAMPLE_LINK}\n"));
-    folder.write("reset.en.txt", "Code: {{ otp }}\n");
-    let err = Templates::from_dir(folder.path()).unwrap_err();
-    assert!(err.file.ends_with("reset.en.txt"), "{err}");
+    // Written for links: prints the link unconditionally and never the code.
+    folder.write("reset.de.txt", "Link: {{ link }}\n");
+    config_with(folder.path(), "link").expect("fine for links");
+    for method in ["code", "both"] {
+        let err = config_with(folder.path(), method).unwrap_err();
+        assert_eq!(err.var, "MAIL_TEMPLATE_DIR");
+        let msg = err.to_string();
+        assert!(msg.contains("reset.de.txt"), "{method}: {msg}");
+        assert!(msg.contains(&format!("RESET_METHOD={method}")), "{msg}");
+    }
+    // Written for codes only: the link never shows.
+    folder.write("reset.de.txt", "{% if otp %}Code: {{ otp }}{% endif %}\n");
+    config_with(folder.path(), "code").expect("fine for codes");
+    let err = config_with(folder.path(), "link").unwrap_err();
+    assert!(err.to_string().contains("never prints it"), "{err}");
+    // Printing the code unconditionally fails where no code is mailed.
+    folder.write("reset.de.txt", "{{ link }} {{ otp }}\n");
+    config_with(folder.path(), "both").expect("both values are there");
+    let err = config_with(folder.path(), "link").unwrap_err();
+    assert!(err.to_string().contains("reset.de.txt"), "{err}");
 }
 
 #[test]

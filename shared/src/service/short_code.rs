@@ -1,0 +1,112 @@
+//! Finding the token a short code names (issue 15; docs/short-codes.md): the try is counted
+//! before the code is compared, by one conditional write, so concurrent guesses can never
+//! compare more than `OTP_MAX_ATTEMPTS` codes per address and attempt window.
+
+use subtle::ConstantTimeEq;
+
+use super::{Operation, ResetService};
+use crate::domain::User;
+use crate::domain::{EmailAddress, ShortCode, TokenKey};
+use crate::metrics::Metric;
+use crate::store::{ShortCodeTry, SlotRecord, StoreError, TokenRecord, TryOutcome};
+
+/// What the code was presented as: a link's code, or a short code typed with the address it
+/// was mailed to. `None` inside: the caller sent something that cannot be one (answered like
+/// a wrong code; a malformed short code spends no try).
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// `{"code"}`: the link's 43-character code.
+    Link(Option<crate::domain::ResetCode>),
+    /// `{"email", "otp"}`.
+    Short {
+        /// The address the code was mailed to, as typed.
+        email: EmailAddress,
+        /// The digits.
+        otp: Option<ShortCode>,
+    },
+}
+
+impl From<Option<crate::domain::ResetCode>> for Proof {
+    fn from(code: Option<crate::domain::ResetCode>) -> Self {
+        Proof::Link(code)
+    }
+}
+
+/// A short code's token, with what was read beside it in the same round trip.
+pub(super) struct ShortCodeHit<'a> {
+    /// The unexpired token the code names.
+    pub token: TokenRecord,
+    /// The key it was issued under (always the current one).
+    pub key: &'a TokenKey,
+    /// The account the address names now, if any.
+    pub user: Option<User>,
+    /// The address's live slots (consume revokes them with the password write).
+    pub slots: Vec<SlotRecord>,
+}
+
+impl ResetService {
+    /// Two round trips when the code is right, one when it is not: (1) the try's conditional
+    /// write, the address's slots and its account, together; (2) the token the matching slot
+    /// holds. A wrong code and an unknown address cost the same single wave.
+    ///
+    /// Only the current token key is tried: the slots' partition is keyed by it, so a short
+    /// code issued before a key rotation stops working (the link in the same mail does not).
+    pub(super) async fn find_by_short_code(
+        &self,
+        email: &EmailAddress,
+        otp: &ShortCode,
+        op: Operation,
+    ) -> Result<Option<ShortCodeHit<'_>>, StoreError> {
+        let policy = &self.config.policy;
+        let key = &self.config.keys.current;
+        let email_key = key.email_key(email);
+        let now = self.now();
+        let attempt = ShortCodeTry {
+            email_key: email_key.clone(),
+            max: policy.otp_max_attempts,
+            now,
+            // Every code live now was issued less than a TTL ago, so it dies before this.
+            window_end: now + policy.token_ttl,
+        };
+        let (tried, slots, user) = tokio::join!(
+            self.ports.store.short_code_try(attempt),
+            self.ports.store.live_slots(&email_key, now),
+            self.ports.users.by_email(email),
+        );
+        let (tried, slots, user) = (tried?, slots?, user?);
+        let hash = key.short_code_hash(&email_key, otp);
+        let (matched, exhausted) = match tried {
+            TryOutcome::Exhausted => (None, true),
+            TryOutcome::Allowed { attempt } => {
+                let matched = slots
+                    .iter()
+                    .filter(|s| {
+                        s.short_code.as_ref().is_some_and(|h| {
+                            bool::from(h.as_str().as_bytes().ct_eq(hash.as_str().as_bytes()))
+                        })
+                    })
+                    .find_map(|s| s.token.clone());
+                let last_wrong = matched.is_none() && attempt >= policy.otp_max_attempts;
+                (matched, last_wrong)
+            }
+        };
+        if exhausted && slots.iter().any(|s| s.short_code.is_some()) {
+            let revoked = self.ports.store.revoke_short_codes(&email_key, now).await?;
+            tracing::warn!(
+                revoked,
+                "short-code tries exhausted; the address's short codes are revoked"
+            );
+            self.count(Metric::ShortCodeExhausted, op);
+        }
+        let Some(token_hash) = matched else {
+            return Ok(None);
+        };
+        let token = self.ports.store.token(&token_hash, now).await?;
+        Ok(token.map(|token| ShortCodeHit {
+            token,
+            key,
+            user,
+            slots,
+        }))
+    }
+}
