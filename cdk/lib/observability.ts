@@ -23,6 +23,7 @@ export const COUNTS: [string, string][] = [
   ['InvalidCode', 'Invalid codes (check, consume)'],
   ['StoreUnavailable', 'Store unavailable (503)'],
   ['EventPutFailed', 'Events not put'],
+  ['ShortCodeTriesExhausted', 'Short-code tries exhausted'],
 ];
 
 export interface ObservabilityProps {

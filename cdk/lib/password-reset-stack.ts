@@ -111,6 +111,9 @@ export class PasswordResetStack extends cdk.Stack {
       TOKEN_HMAC_KEY_SECRET_ARN: tokenKey.secretArn,
       TOKEN_TTL_SECONDS: String(s.tokenTtlSeconds),
       MAX_CONCURRENT_REQUESTS: String(s.maxConcurrentRequests),
+      RESET_METHOD: s.resetMethod,
+      OTP_LENGTH: String(s.otpLength),
+      OTP_MAX_ATTEMPTS: String(s.otpMaxAttempts),
       ALLOWED_CALLBACK_ORIGINS: s.allowedCallbackOrigins,
       DEFAULT_CALLBACK_URL: s.defaultCallbackUrl,
       ALLOWED_CALLBACK_URLS: s.allowedCallbackUrls,
@@ -325,9 +328,26 @@ export class PasswordResetStack extends cdk.Stack {
       request.addToRolePolicy(statement);
     }
 
-    check.addToRolePolicy(onReset('RateWindow', ['UpdateItem'], ['IP']));
-    check.addToRolePolicy(onReset('ReadToken', ['GetItem'], ['TOKEN']));
-    check.addToRolePolicy(readUser('ReadUser', ['GetItem'], [usersTableArn]));
+    // Short codes (RESET_METHOD code or both): the address's attempt counter (a conditional
+    // PutItem or UpdateItem, then a consistent GetItem), its slots (Query), removing the slots'
+    // short codes once the tries run out (UpdateItem), and the typed address's account.
+    const shortCodes = (): iam.PolicyStatement[] =>
+      s.resetMethod === 'link'
+        ? []
+        : [
+            onReset('ShortCodeTries', ['PutItem', 'UpdateItem', 'GetItem', 'Query'], ['EMAIL']),
+            ...(hasEmailIndex
+              ? [readUser('FindUserByEmail', ['Query'], [`${usersTableArn}/index/${s.usersEmailIndex}`])]
+              : []),
+          ];
+    for (const statement of [
+      onReset('RateWindow', ['UpdateItem'], ['IP']),
+      onReset('ReadToken', ['GetItem'], ['TOKEN']),
+      readUser('ReadUser', ['GetItem'], [usersTableArn]),
+      ...shortCodes(),
+    ]) {
+      check.addToRolePolicy(statement);
+    }
 
     for (const statement of [
       onReset('RateWindow', ['UpdateItem'], ['IP']),
@@ -337,6 +357,7 @@ export class PasswordResetStack extends cdk.Stack {
       // it did not see are still free.
       onReset('RevokeChecksFreeSlots', ['ConditionCheckItem'], ['EMAIL']),
       readUser('ReadUser', ['GetItem'], [usersTableArn]),
+      ...shortCodes(),
       setPassword,
       ...sendMail(),
       ...(putEvents ? [putEvents] : []),

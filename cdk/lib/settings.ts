@@ -26,6 +26,9 @@ export interface Settings {
   readonly notifyPasswordChanged: boolean;
   readonly tokenTtlSeconds: number;
   readonly maxConcurrentRequests: number;
+  readonly resetMethod: 'link' | 'code' | 'both';
+  readonly otpLength: number;
+  readonly otpMaxAttempts: number;
   readonly rateLimitRequest: string;
   readonly rateLimitCheck: string;
   readonly rateLimitConsume: string;
@@ -110,6 +113,9 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   notifyPasswordChanged: true,
   tokenTtlSeconds: 3600,
   maxConcurrentRequests: 3,
+  resetMethod: 'both',
+  otpLength: 8,
+  otpMaxAttempts: 5,
   rateLimitRequest: '20/600',
   rateLimitCheck: '60/600',
   rateLimitConsume: '60/600',
@@ -250,6 +256,12 @@ export function settingsFromContext(node: Node): Settings {
     notifyPasswordChanged: bool('notifyPasswordChanged', DEFAULTS.notifyPasswordChanged),
     tokenTtlSeconds: num('tokenTtlSeconds', DEFAULTS.tokenTtlSeconds, 60, 86_400),
     maxConcurrentRequests: num('maxConcurrentRequests', DEFAULTS.maxConcurrentRequests, 1, 10),
+    resetMethod: ((v) =>
+      v === 'link' || v === 'code' || v === 'both' ? v : fail('resetMethod', 'must be link, code or both'))(
+      str('resetMethod', DEFAULTS.resetMethod),
+    ),
+    otpLength: num('otpLength', DEFAULTS.otpLength, 6, 10),
+    otpMaxAttempts: num('otpMaxAttempts', DEFAULTS.otpMaxAttempts, 1, 10),
     rateLimitRequest: limit('rateLimitRequest', DEFAULTS.rateLimitRequest),
     rateLimitCheck: limit('rateLimitCheck', DEFAULTS.rateLimitCheck),
     rateLimitConsume: limit('rateLimitConsume', DEFAULTS.rateLimitConsume),

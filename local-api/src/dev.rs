@@ -19,6 +19,8 @@ struct MailboxEntry<'a> {
     text: &'a str,
     html: &'a str,
     link: Option<&'a str>,
+    /// The short code in the mail; `null` when it has none.
+    otp: Option<&'a str>,
 }
 
 /// The mailbox as JSON, oldest first.
@@ -31,6 +33,7 @@ pub fn mailbox_json(mails: &[Mail]) -> http::Response<String> {
             text: &m.text,
             html: &m.html,
             link: m.link.as_deref(),
+            otp: m.otp.as_deref(),
         })
         .collect();
     json_response(

@@ -6,6 +6,9 @@
 //  3. offer new password + confirmation, compare the two here, let the service judge the
 //     policy, and show its structured errors next to the right field;
 //  4. /password-reset/consume spends the code; INVALID_CODE means the link is dead.
+// Without a code in the address ("I have a code"), the form also asks for the address and the
+// short code from the mail, and consume gets {email, otp, password}. It does not call check
+// first: every short-code try counts against OTP_MAX_ATTEMPTS, and a check would spend one.
 'use strict';
 
 (function () {
@@ -27,11 +30,16 @@
   const confirm = document.getElementById('confirm');
   const submit = document.getElementById('reset-submit');
   const status = document.getElementById('status');
+  const email = document.getElementById('email');
+  const otp = document.getElementById('otp');
   const errors = {
+    email: document.getElementById('email-error'),
+    otp: document.getElementById('otp-error'),
     password: document.getElementById('password-error'),
     confirm: document.getElementById('confirm-error'),
   };
-  const inputs = { password: password, confirm: confirm };
+  const inputs = { email: email, otp: otp, password: password, confirm: confirm };
+  const byCode = !code;
 
   function say(message, kind) {
     status.textContent = message || '';
@@ -44,7 +52,7 @@
     });
     sections.checking.removeAttribute('aria-busy');
     if (name === 'choose') {
-      password.focus();
+      (byCode ? email : password).focus();
     } else {
       const heading = sections[name].querySelector('h1');
       if (heading) heading.focus();
@@ -69,8 +77,10 @@
   const { sentence, postJson } = window.resetApi;
 
   async function check() {
-    if (!code) {
-      invalid();
+    if (byCode) {
+      document.getElementById('code-fields').hidden = false;
+      document.getElementById('choose-title').textContent = 'Enter your code and a new password';
+      show('choose');
       return;
     }
     try {
@@ -89,8 +99,9 @@
 
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
-    fieldError('password', '');
-    fieldError('confirm', '');
+    Object.keys(errors).forEach(function (field) {
+      fieldError(field, '');
+    });
     say('');
     if (password.value !== confirm.value) {
       fieldError('confirm', 'The two passwords do not match.');
@@ -101,10 +112,10 @@
     submit.disabled = true;
     say('Saving…');
     try {
-      const { status: httpStatus, data } = await postJson('/password-reset/consume', {
-        code: code,
-        password: password.value,
-      });
+      const body = byCode
+        ? { email: email.value.trim(), otp: otp.value.replace(/\s/g, ''), password: password.value }
+        : { code: code, password: password.value };
+      const { status: httpStatus, data } = await postJson('/password-reset/consume', body);
       if (httpStatus === 200 && data.ok) {
         password.value = '';
         confirm.value = '';
@@ -112,11 +123,26 @@
         show('done');
         return;
       }
+      if (data.code === 'INVALID_CODE' && byCode) {
+        fieldError('otp', 'This code is wrong, used or expired. Check it, or ask for a new mail.');
+        say('The code was not accepted.', 'error');
+        otp.focus();
+        return;
+      }
       if (data.code === 'INVALID_CODE') {
         invalid();
         return;
       }
       const fields = data.field_errors || {};
+      const first = ['email', 'otp'].find(function (field) {
+        return fields[field];
+      });
+      if (first) {
+        fieldError(first, fields[first]);
+        say('Check the ' + (first === 'otp' ? 'code' : 'address') + ': ' + fields[first], 'error');
+        inputs[first].focus();
+        return;
+      }
       if (fields.password) {
         fieldError('password', fields.password);
         say('Check the new password: ' + fields.password, 'error');

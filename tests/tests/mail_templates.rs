@@ -19,6 +19,8 @@ async fn a_template_folder_is_used_for_both_mails_on_the_recording_mailer() {
     let overrides = [
         ("MAIL_TEMPLATE_DIR", dir.path()),
         ("APP_NAME", "Acme".into()),
+        // The folder is written for links (RESET_METHOD=code would refuse it at init).
+        ("RESET_METHOD", "link".into()),
     ];
     let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = TestApp::<Memory>::with_user("templates", &overrides, ADA).await;
@@ -71,7 +73,11 @@ async fn a_locale_the_folder_lacks_falls_back_to_en_and_junk_is_refused() {
     let path = dir.path();
     let app = TestApp::<Memory>::with_user(
         "templates-fallback",
-        &[("MAIL_TEMPLATE_DIR", &path), ("APP_NAME", "Acme")],
+        &[
+            ("MAIL_TEMPLATE_DIR", &path),
+            ("APP_NAME", "Acme"),
+            ("RESET_METHOD", "link"),
+        ],
         ADA,
     )
     .await;
@@ -116,7 +122,11 @@ async fn a_new_locale_is_mailed_through_ses_on_moto_from_the_apps_display_name()
     let Setup { app, stored, .. } = setup_named(
         "ses-templates",
         "Acme Soporte",
-        &[("MAIL_TEMPLATE_DIR", &path), ("APP_NAME", "Acme")],
+        &[
+            ("MAIL_TEMPLATE_DIR", &path),
+            ("APP_NAME", "Acme"),
+            ("RESET_METHOD", "link"),
+        ],
     )
     .await;
     let from = app.service.config().mail.from.clone();

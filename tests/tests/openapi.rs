@@ -272,7 +272,7 @@ fn every_route_documents_each_status_it_can_answer() {
 #[test]
 fn the_password_bounds_in_the_spec_are_the_policys_defaults() {
     let spec = spec();
-    let password = &spec["components"]["schemas"]["ConsumeBody"]["properties"]["password"];
+    let password = &spec["components"]["schemas"]["NewPassword"];
     let policy = shared::domain::PasswordPolicy::default();
     assert_eq!(password["minLength"], policy.min_chars());
     assert_eq!(password["maxLength"], policy.max_chars());
