@@ -35,5 +35,6 @@ mod sam_local;
 mod scripts;
 mod ses;
 mod settings;
+mod short_codes;
 mod stack;
 mod template;

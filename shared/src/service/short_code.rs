@@ -46,8 +46,9 @@ pub(super) struct ShortCodeHit<'a> {
 
 impl ResetService {
     /// Two round trips when the code is right, one when it is not: (1) the try's conditional
-    /// write, the address's slots and its account, together; (2) the token the matching slot
-    /// holds. A wrong code and an unknown address cost the same single wave.
+    /// write and the address's slots together; (2) the token the matching slot holds. The
+    /// account lookup by address runs beside both. A wrong code and an unknown address cost the
+    /// same work.
     ///
     /// Only the current token key is tried: the slots' partition is keyed by it, so a short
     /// code issued before a key rotation stops working (the link in the same mail does not).
@@ -68,40 +69,47 @@ impl ResetService {
             // Every code live now was issued less than a TTL ago, so it dies before this.
             window_end: now + policy.token_ttl,
         };
-        let (tried, slots, user) = tokio::join!(
-            self.ports.store.short_code_try(attempt),
-            self.ports.store.live_slots(&email_key, now),
-            self.ports.users.by_email(email),
-        );
-        let (tried, slots, user) = (tried?, slots?, user?);
-        let hash = key.short_code_hash(&email_key, otp);
-        let (matched, exhausted) = match tried {
-            TryOutcome::Exhausted => (None, true),
-            TryOutcome::Allowed { attempt } => {
-                let matched = slots
-                    .iter()
-                    .filter(|s| {
-                        s.short_code.as_ref().is_some_and(|h| {
-                            bool::from(h.as_str().as_bytes().ct_eq(hash.as_str().as_bytes()))
-                        })
-                    })
-                    .find_map(|s| s.token.clone());
-                let last_wrong = matched.is_none() && attempt >= policy.otp_max_attempts;
-                (matched, last_wrong)
-            }
-        };
-        if exhausted && slots.iter().any(|s| s.short_code.is_some()) {
-            let revoked = self.ports.store.revoke_short_codes(&email_key, now).await?;
-            tracing::warn!(
-                revoked,
-                "short-code tries exhausted; the address's short codes are revoked"
+        // The account lookup by address (on the email-index layout, a query then the item)
+        // runs beside the try, the slots and then the token, never before them.
+        let found = async {
+            let (tried, slots) = tokio::join!(
+                self.ports.store.short_code_try(attempt),
+                self.ports.store.live_slots(&email_key, now),
             );
-            self.count(Metric::ShortCodeExhausted, op);
-        }
-        let Some(token_hash) = matched else {
-            return Ok(None);
+            let (tried, slots) = (tried?, slots?);
+            let hash = key.short_code_hash(&email_key, otp);
+            let (matched, exhausted) = match tried {
+                TryOutcome::Exhausted => (None, true),
+                TryOutcome::Allowed { attempt } => {
+                    let matched = slots
+                        .iter()
+                        .filter(|s| {
+                            s.short_code.as_ref().is_some_and(|h| {
+                                bool::from(h.as_str().as_bytes().ct_eq(hash.as_str().as_bytes()))
+                            })
+                        })
+                        .find_map(|s| s.token.clone());
+                    let last_wrong = matched.is_none() && attempt >= policy.otp_max_attempts;
+                    (matched, last_wrong)
+                }
+            };
+            if exhausted && slots.iter().any(|s| s.short_code.is_some()) {
+                let revoked = self.ports.store.revoke_short_codes(&email_key, now).await?;
+                tracing::warn!(
+                    revoked,
+                    "short-code tries exhausted; the address's short codes are revoked"
+                );
+                self.count(Metric::ShortCodeExhausted, op);
+            }
+            let token = match matched {
+                Some(hash) => self.ports.store.token(&hash, now).await?,
+                None => None,
+            };
+            Ok::<_, StoreError>((token, slots))
         };
-        let token = self.ports.store.token(&token_hash, now).await?;
+        let (user, found) = tokio::join!(self.ports.users.by_email(email), found);
+        let (token, slots) = found?;
+        let user = user?;
         Ok(token.map(|token| ShortCodeHit {
             token,
             key,
