@@ -268,6 +268,70 @@ async fn each_operation_stays_within_its_round_trip_budget() {
     );
 }
 
+/// The short code in the newest mail moto holds for `to` (moto keeps the HTML part, where
+/// the code is the `<strong>` text).
+async fn short_code_mailed_to(to: &str) -> String {
+    let mails = moto::mail_to(to).await;
+    let body = &mails.last().expect("a reset mail").body;
+    let at = body.find("<strong>").expect("a short code in the mail") + "<strong>".len();
+    let otp = &body[at..at + 8];
+    assert!(otp.bytes().all(|b| b.is_ascii_digit()), "{body}");
+    otp.to_owned()
+}
+
+#[tokio::test]
+async fn short_codes_cost_the_round_trips_of_links() {
+    let backend = Dynamo::start("trips-otp", &[]).await;
+    backend.put_user("user-ada", "ada@example.com").await;
+    let (service, db, _) = counted_service(Operation::Request, &backend).await;
+    post(
+        &service,
+        Operation::Request,
+        json!({"email": "ada@example.com"}),
+    )
+    .await;
+    let otp = short_code_mailed_to("ada@example.com").await;
+    db.take();
+
+    let body = json!({"email": "ada@example.com", "otp": otp});
+    let checked = post(&service, Operation::Check, body).await;
+    assert_eq!(checked["is_valid"], true);
+    // Wave 1: the try (a new window: PutItem), the slots, the IP window and the account's
+    // index query; wave 2: the token the matching slot names, beside the account's item.
+    db.expect(
+        "check by short code",
+        2,
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ],
+    );
+
+    let body = json!({"email": "ada@example.com", "otp": otp, "password": "a new passphrase"});
+    post(&service, Operation::Consume, body).await;
+    // As check, then the transaction. The window is live now, so the try's PutItem fails its
+    // condition and an UpdateItem counts it: two calls in a row, beside the account's two
+    // (index query, then item), so still one wave.
+    db.expect(
+        "consume by short code",
+        3,
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Query",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:UpdateItem",
+            "dynamodb:UpdateItem",
+        ],
+    );
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_before_any_store_call() {
     let backend = Dynamo::start("refused", &[]).await;
