@@ -473,3 +473,35 @@ async fn the_stack_routes_log_no_secret_and_an_off_dialect_says_so_in_one_line()
         off[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_codes_and_their_tries_log_no_digits_and_exhaustion_logs_one_warning() {
+    capture();
+    let app = EdgeApp::with_env(&[("OTP_MAX_ATTEMPTS", "3")]);
+    let reply = app.post(Request, &json!({"email": ADA}).to_string()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
+    let otp = app.mailer.sent().last().unwrap().otp.clone().expect("a short code");
+    // Another code of the same length: each digit moved by one.
+    let wrong: String = otp
+        .bytes()
+        .map(|b| char::from(b'0' + (b - b'0' + 1) % 10))
+        .collect();
+    let password = "a short-code secret passphrase";
+    let check = |code: &str| json!({"email": ADA, "otp": code}).to_string();
+    assert_eq!(app.post(Check, &check(&otp)).await.json["is_valid"], true);
+    app.post(Check, &check(&wrong)).await;
+    app.post(Check, &check(&wrong)).await;
+    let body = json!({"email": ADA, "otp": otp, "password": password}).to_string();
+    let reply = app.post(Consume, &body).await;
+    assert_eq!(reply.json["code"], "INVALID_CODE", "the 4th try: {}", reply.raw);
+
+    let logs = logs();
+    assert!(
+        logs.contains("short-code tries exhausted"),
+        "the exhaustion is logged"
+    );
+    for secret in [otp.as_str(), wrong.as_str(), password] {
+        let leak = logs.lines().find(|l| l.contains(secret));
+        assert!(leak.is_none(), "a short code or password in the logs: {leak:?}");
+    }
+}
