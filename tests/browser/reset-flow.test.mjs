@@ -2,7 +2,9 @@
 // playwright-core, against a freshly started `local-api --port 0`:
 //   ask on /  ->  mailbox page  ->  follow the link  ->  code gone from the address bar  ->
 //   mismatch and weak password refused in place (the link still works)  ->  good password  ->
-//   the same link is now invalid  ->  /_dev/sign-in takes the new password, not the old one.
+//   the same link is now invalid  ->  /_dev/sign-in takes the new password, not the old one  ->
+//   "I have a code": ask again, type the address and the mailed short code (a wrong one first)
+//   and a new password  ->  sign-in takes it.
 // A screenshot of each step lands in $CARGO_TARGET_DIR/browser-screenshots/ (default target/),
 // with reset-page.png, the card docs/reset-page.png is copied from.
 // Run: scripts/test.d/40-browser (or `npm test` here once scripts/setup has run).
@@ -37,6 +39,7 @@ const CHROMIUM_ARGS = [
 const DEMO_EMAIL = 'demo@example.com';
 const OLD_PASSWORD = 'demo-password-1';
 const NEW_PASSWORD = 'correct horse battery staple 7';
+const CODE_PASSWORD = 'a code typed on another device 9';
 
 let server; // the local-api child process
 let serverLog = '';
@@ -46,6 +49,7 @@ let context;
 let page;
 let link; // the reset link from the mailbox
 let code; // its code, for API-level checks
+let otp; // the short code of the second mail
 let failed = false;
 let shot = 0;
 const consoleProblems = [];
@@ -247,6 +251,44 @@ describe('password reset in a browser', { timeout: 120_000 }, () => {
     assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
     const stale = await postJson('/_dev/sign-in', { email: DEMO_EMAIL, password: OLD_PASSWORD });
     assert.equal(stale.status, 401, JSON.stringify(stale.body));
+  });
+
+  step('"I have a code" asks for the address, the code from the mail and a new password', 'code-form', async () => {
+    await page.goto(base + '/');
+    await page.getByLabel('Email address').fill(DEMO_EMAIL);
+    await page.getByRole('button', { name: 'Send me a reset link' }).click();
+    await page.locator('#status', { hasText: 'If an account exists' }).waitFor();
+    const mailbox = await (await fetch(base + '/_dev/mailbox', { headers: { accept: 'application/json' } })).json();
+    otp = mailbox[mailbox.length - 1].otp;
+    assert.match(otp, /^[0-9]{8}$/);
+    await page.getByRole('link', { name: 'I have a code' }).click();
+    await visible('#choose');
+    await page.getByRole('heading', { name: 'Enter your code and a new password' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
+  });
+
+  step('a wrong code is refused next to its field, without a check call', 'code-wrong', async () => {
+    const checks = requests.filter((r) => r.url().endsWith('/password-reset/check')).length;
+    const wrong = otp.replace(/[0-9]/g, (d) => String((Number(d) + 1) % 10));
+    await page.getByLabel('Email address').fill(DEMO_EMAIL);
+    await page.getByLabel('Code from the mail').fill(wrong);
+    await page.getByLabel('New password', { exact: true }).fill(CODE_PASSWORD);
+    await page.getByLabel('Confirm new password').fill(CODE_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.locator('#otp-error', { hasText: 'wrong' }).waitFor();
+    assert.equal(await page.getAttribute('#otp', 'aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'otp');
+    assert.equal(requests.filter((r) => r.url().endsWith('/password-reset/check')).length, checks);
+  });
+
+  step('the right code sets the password, and sign-in takes it', 'code-success', async () => {
+    await page.getByLabel('Code from the mail').fill(otp);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await visible('#done');
+    const fresh = await postJson('/_dev/sign-in', { email: DEMO_EMAIL, password: CODE_PASSWORD });
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    const spent = await postJson('/password-reset/check', { email: DEMO_EMAIL, otp });
+    assert.deepEqual([spent.status, spent.body.is_valid], [200, false]);
   });
 
   step('no console errors, CSP violations or Referer headers along the way', null, async () => {
