@@ -265,6 +265,14 @@ async fn the_mailbox_page_shows_each_mail_with_its_link_clickable() {
     assert!(page.contains(&format!("<h2>{}</h2>", mail.subject)));
     assert!(page.contains(&format!("class=\"reset-link\" href=\"{link}\"")));
     assert!(!page.contains("No mail yet"));
+
+    // The JSON list names the short code (RESET_METHOD=both by default), null when none.
+    let otp = mail.otp.clone().expect("a short code");
+    let listed: serde_json::Value =
+        serde_json::from_str(get(&api, "/_dev/mailbox", None).await.body()).unwrap();
+    assert_eq!(listed[0]["otp"], otp.as_str());
+    assert_eq!(listed[0]["link"], link.as_str());
+    assert!(page.contains(&otp), "the page shows the mail's text, code included");
 }
 
 #[tokio::test]
