@@ -272,7 +272,10 @@ async fn the_mailbox_page_shows_each_mail_with_its_link_clickable() {
         serde_json::from_str(get(&api, "/_dev/mailbox", None).await.body()).unwrap();
     assert_eq!(listed[0]["otp"], otp.as_str());
     assert_eq!(listed[0]["link"], link.as_str());
-    assert!(page.contains(&otp), "the page shows the mail's text, code included");
+    assert!(
+        page.contains(&otp),
+        "the page shows the mail's text, code included"
+    );
 }
 
 #[tokio::test]

@@ -480,7 +480,14 @@ async fn short_codes_and_their_tries_log_no_digits_and_exhaustion_logs_one_warni
     let app = EdgeApp::with_env(&[("OTP_MAX_ATTEMPTS", "3")]);
     let reply = app.post(Request, &json!({"email": ADA}).to_string()).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
-    let otp = app.mailer.sent().last().unwrap().otp.clone().expect("a short code");
+    let otp = app
+        .mailer
+        .sent()
+        .last()
+        .unwrap()
+        .otp
+        .clone()
+        .expect("a short code");
     // Another code of the same length: each digit moved by one.
     let wrong: String = otp
         .bytes()
@@ -493,7 +500,11 @@ async fn short_codes_and_their_tries_log_no_digits_and_exhaustion_logs_one_warni
     app.post(Check, &check(&wrong)).await;
     let body = json!({"email": ADA, "otp": otp, "password": password}).to_string();
     let reply = app.post(Consume, &body).await;
-    assert_eq!(reply.json["code"], "INVALID_CODE", "the 4th try: {}", reply.raw);
+    assert_eq!(
+        reply.json["code"], "INVALID_CODE",
+        "the 4th try: {}",
+        reply.raw
+    );
 
     let logs = logs();
     assert!(
@@ -502,6 +513,9 @@ async fn short_codes_and_their_tries_log_no_digits_and_exhaustion_logs_one_warni
     );
     for secret in [otp.as_str(), wrong.as_str(), password] {
         let leak = logs.lines().find(|l| l.contains(secret));
-        assert!(leak.is_none(), "a short code or password in the logs: {leak:?}");
+        assert!(
+            leak.is_none(),
+            "a short code or password in the logs: {leak:?}"
+        );
     }
 }
