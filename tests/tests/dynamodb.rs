@@ -389,3 +389,81 @@ async fn a_throttled_store_answers_503_with_retry_after() {
     assert_503_for_every_operation(&service_on(store, "reset")).await;
     server.abort();
 }
+
+/// The emulator keeps DynamoDB's idempotency of `TransactWriteItems` (tests/moto/server.py):
+/// the SDK fills `ClientRequestToken` and keeps it across retries, so a retried consume whose
+/// first attempt was applied must answer success, as on DynamoDB, not fail its own conditions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_repeated_with_its_client_token_succeeds_once_as_on_dynamodb() {
+    use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+    let backend = Dynamo::start("idempotent", &[]).await;
+    let table = backend.reset_table().to_owned();
+    let key = HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S("TOKEN#idempotent".into()),
+        ),
+        ("sk".to_owned(), AttributeValue::S("TOKEN".into())),
+    ]);
+    backend
+        .client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(key.clone()))
+        .send()
+        .await
+        .unwrap();
+    let spend = |token: &str| {
+        let delete = Delete::builder()
+            .table_name(&table)
+            .set_key(Some(key.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .unwrap();
+        backend
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .client_request_token(token)
+    };
+    spend("token-1")
+        .send()
+        .await
+        .expect("the first call deletes");
+    spend("token-1")
+        .send()
+        .await
+        .expect("a retry with the same token answers success");
+    let again = spend("token-2").send().await;
+    assert!(
+        again.is_err(),
+        "a new token runs the condition again, and the item is gone"
+    );
+    let other = backend
+        .client
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&table)
+                        .set_key(Some(HashMap::from([
+                            ("pk".to_owned(), AttributeValue::S("TOKEN#other".into())),
+                            ("sk".to_owned(), AttributeValue::S("TOKEN".into())),
+                        ])))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .client_request_token("token-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        other
+            .as_service_error()
+            .is_some_and(|e| e.is_idempotent_parameter_mismatch_exception()),
+        "{other:?}"
+    );
+}
