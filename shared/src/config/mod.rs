@@ -19,7 +19,9 @@ mod timeouts;
 pub use credentials::{
     BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
 };
-pub use dialects::{API_DIALECTS_VAR, Dialect, DialectSettings, StackSettings};
+pub use dialects::{
+    API_DIALECTS_VAR, Dialect, DialectSettings, ProductFlameSettings, StackSettings,
+};
 pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
@@ -118,17 +120,21 @@ impl Config {
         secret: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let env = Env::new(profile, &lookup);
+        let keys = keys::token_keys(&env, secret)?;
+        let policy = PolicySettings::read(&env, &lookup)?;
+        let links = LinkSettings::read(&env)?;
+        let edge = EdgeSettings::read(&env)?;
         Ok(Self {
-            keys: keys::token_keys(&env, secret)?,
-            policy: PolicySettings::read(&env, &lookup)?,
-            links: LinkSettings::read(&env)?,
-            edge: EdgeSettings::read(&env)?,
+            keys,
+            policy,
             store: StoreSettings::read(&env)?,
             mail: MailSettings::read(&env)?,
             password: PasswordSettings::read(&env)?,
             captcha: CaptchaSettings::read(&env)?,
             observe: ObserveSettings::read(&env)?,
-            dialects: DialectSettings::read(&env)?,
+            dialects: DialectSettings::read(&env, &edge, &links)?,
+            links,
+            edge,
         })
     }
 
