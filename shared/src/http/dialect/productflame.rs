@@ -259,7 +259,16 @@ fn native_body(mut obj: Map<String, Value>, cap: u32) -> Result<Map<String, Valu
     }
     let max_requests = match obj.remove("maxRequests") {
         None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => match n.as_u64().filter(|n| *n >= 1) {
+        // A whole number written as a float (`3.0`, `1e30`) is a whole number too.
+        Some(Value::Number(n)) => match n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 1.0)
+                    .map(|f| f.min(u64::MAX as f64) as u64)
+            })
+            .filter(|n| *n >= 1)
+        {
             Some(n) => Some(u32::try_from(n).unwrap_or(u32::MAX).min(cap)),
             None => {
                 problems.insert(
@@ -378,6 +387,14 @@ mod tests {
         assert_eq!(body(Value::from(50)).unwrap()["max_concurrent_requests"], 3);
         assert_eq!(
             body(Value::from(u64::MAX)).unwrap()["max_concurrent_requests"],
+            3
+        );
+        assert_eq!(
+            body(Value::from(2.0)).unwrap()["max_concurrent_requests"],
+            2
+        );
+        assert_eq!(
+            body(Value::from(1e30)).unwrap()["max_concurrent_requests"],
             3
         );
         for bad in [
