@@ -458,3 +458,47 @@ async fn the_seeds_request_mails_through_ses_on_moto_and_its_activation_resets_t
         "the reset mail and the changed mail, nothing more"
     );
 }
+
+#[tokio::test]
+async fn events_from_the_productflame_route_name_its_dialect_route_and_the_server_caller() {
+    let app = EdgeApp::new();
+    activation(&post(&app, seed_body(ADA)).await);
+    let details: Vec<Value> = app.events.events().iter().map(|e| e.detail()).collect();
+    assert_eq!(details.len(), 1, "requested: {details:?}");
+    assert_eq!(details[0]["dialect"], "productflame");
+    assert_eq!(details[0]["route"], RESET_PASSWORD_PATH);
+    assert_eq!(details[0]["caller"], "server");
+    let text = details[0].to_string();
+    assert!(!text.contains(SERVER_KEY), "no key in the event");
+}
+
+#[tokio::test]
+async fn the_lambda_request_function_answers_the_productflame_path_in_its_dialect() {
+    use lambda_http::aws_lambda_events::encodings::Body;
+    use shared::http::lambda::handle_v2_event;
+    let app = EdgeApp::new();
+    let event = |key: &str| {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/events/request-ok.json");
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+        event["rawPath"] = RESET_PASSWORD_PATH.into();
+        event["routeKey"] = format!("POST {RESET_PASSWORD_PATH}").into();
+        event["requestContext"]["http"]["path"] = RESET_PASSWORD_PATH.into();
+        event["requestContext"]["routeKey"] = format!("POST {RESET_PASSWORD_PATH}").into();
+        event["headers"]["authorization"] = key.into();
+        event["body"] = seed_body(ADA).to_string().into();
+        event["isBase64Encoded"] = false.into();
+        serde_json::from_value(event).unwrap()
+    };
+    let text = |r: &lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse| match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str::<Value>(t).unwrap(),
+        other => panic!("a text body, not {other:?}"),
+    };
+    let ok = handle_v2_event(&app.service, Operation::Request, event(SERVER_KEY)).await;
+    assert_eq!(ok.status_code, 200);
+    assert!(text(&ok)["activation"].is_string(), "{:?}", text(&ok));
+    assert_eq!(app.mailer.sent().len(), 1);
+    let refused = handle_v2_event(&app.service, Operation::Request, event("sk_wrong")).await;
+    assert_eq!(refused.status_code, 401);
+    assert_eq!(text(&refused)["error"], "UNAUTHORIZED");
+}
