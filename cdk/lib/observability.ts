@@ -88,6 +88,8 @@ export function addAlarmsAndDashboard(scope: Construct, p: ObservabilityProps): 
         // The Stack Auth dialect's mails (API_DIALECTS=stack) are counted under dialect stack.
         stackRequest: mailFailed('request', 'stack'),
         stackConsume: mailFailed('consume', 'stack'),
+        // The ProductFlame dialect's mails (API_DIALECTS=productflame), under dialect productflame.
+        productflameRequest: mailFailed('request', 'productflame'),
       },
     ),
     anyOf('DynamoDbThrottleAlarm', 'DynamoDB throttled the reset or users table in 5 minutes.', 'throttle events', {

@@ -425,12 +425,14 @@ export class PasswordResetStack extends cdk.Stack {
         throttlingBurstLimit: burstLimit,
       };
     }
-    // The Stack Auth dialect's routes (API_DIALECTS=stack): each to the function of its use case,
+    // The dialects' routes (Stack Auth, ProductFlame): each to the function of its use case,
     // with that use case's throttling.
     for (const [path, name, fn, rateLimit, burstLimit] of [
       ['/api/v1/auth/password/send-reset-code', 'stackSendResetCode', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
       ['/api/v1/auth/password/reset/check-code', 'stackCheckCode', check, s.apiCheckRateLimit, s.apiCheckBurstLimit],
       ['/api/v1/auth/password/reset', 'stackReset', consume, s.apiConsumeRateLimit, s.apiConsumeBurstLimit],
+      // The ProductFlame dialect's route (API_DIALECTS=productflame; server key): request.
+      ['/v1/auth/reset-password', 'productflameResetPassword', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
     ] as const) {
       api
         .addRoutes({

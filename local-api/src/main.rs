@@ -84,6 +84,9 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + 
             "  Stack Auth: POST /api/v1/auth/password/send-reset-code | reset/check-code | reset"
         );
     }
+    if dialects.productflame.is_some() {
+        println!("  ProductFlame: POST /v1/auth/reset-password (Authorization: <server key>)");
+    }
     // After the ready line, which scripts read first.
     dialects.log_off();
     serve(listener, api, async {

@@ -519,3 +519,78 @@ async fn short_codes_and_their_tries_log_no_digits_and_exhaustion_logs_one_warni
         );
     }
 }
+
+/// The ProductFlame dialect (issue 12): its route logs no activation (the code), no server key,
+/// no wrong key and no password; its counts carry dialect productflame; listed without a server
+/// key it says so in one line at init.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_productflame_route_logs_no_secret_and_off_says_so_in_one_line() {
+    use shared::http::dialect::productflame::RESET_PASSWORD_PATH;
+    capture();
+    let namespace = "EmfProductFlameTest";
+    let app = EdgeApp::with_env(&[("METRICS_NAMESPACE", namespace)]);
+    let pf = |body: serde_json::Value, key: &str| {
+        let mut req = EdgeApp::request(&body.to_string());
+        req.headers
+            .insert("authorization", HeaderValue::from_str(key).unwrap());
+        req
+    };
+    let r = app
+        .send_path(
+            RESET_PASSWORD_PATH,
+            pf(
+                json!({"email": ADA, "maxRequests": 3, "preventEmailSending": false}),
+                SERVER_KEY,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let activation = r.json["activation"].as_str().unwrap().to_owned();
+    let r = app
+        .send_path(
+            RESET_PASSWORD_PATH,
+            pf(
+                json!({"email": "nobody@example.com", "preventEmailSending": true}),
+                SERVER_KEY,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let wrong = "sk_wrong_but_secretish_8910";
+    let r = app
+        .send_path(RESET_PASSWORD_PATH, pf(json!({"email": ADA}), wrong))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let password = "a productflame secret passphrase";
+    let r = app.consume(&activation, password).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+
+    let config = moto_app::TestConfig::new()
+        .set("API_DIALECTS", "native,productflame")
+        .unset("SERVER_KEY_SHA256")
+        .build();
+    config.dialects.log_off();
+
+    let logs = logs();
+    assert!(logs.contains("reset code issued"), "logs were captured");
+    for secret in [SERVER_KEY, wrong, activation.as_str(), password] {
+        assert!(!logs.contains(secret), "a secret appears in the logs");
+    }
+    let off: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("API_DIALECTS: productflame is off"))
+        .collect();
+    assert_eq!(off.len(), 1, "one line: {off:?}");
+    assert!(off[0].contains("SERVER_KEY_SHA256"), "{}", off[0]);
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace)
+        .filter(|v| v["operation"] == "request")
+        .collect();
+    assert!(!lines.is_empty(), "the request was counted");
+    assert!(
+        lines.iter().all(|v| v["dialect"] == "productflame"),
+        "{lines:?}"
+    );
+}

@@ -27,6 +27,7 @@ mod mail_timing;
 mod openapi;
 mod password_policy;
 mod policies;
+mod productflame;
 mod revoke_sessions;
 mod round_trips;
 mod runtime_base64;

@@ -7,6 +7,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 use shared::domain::PasswordError;
+use shared::http::dialect::productflame::{
+    ProductFlameError, RESET_PASSWORD_FIELDS, RESET_PASSWORD_PATH,
+};
 use shared::http::dialect::stack::{
     CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_FIELDS, SEND_RESET_CODE_PATH, StackError,
 };
@@ -116,6 +119,7 @@ fn the_spec_names_exactly_the_routes_the_router_serves() {
     let served: BTreeSet<String> = ROUTES
         .iter()
         .chain(STACK_ROUTES.iter())
+        .chain([(RESET_PASSWORD_PATH, Operation::Request)].iter())
         .map(|(p, _)| (*p).to_owned())
         .collect();
     assert_eq!(documented, served, "paths in openapi.yaml vs the router");
@@ -333,5 +337,82 @@ fn request_bodies_list_exactly_the_fields_the_edge_accepts_and_no_others() {
             "{schema}: unknown fields are refused"
         );
         assert_eq!(keys(&schemas[schema]["properties"]), fields, "{schema}");
+    }
+}
+
+#[test]
+fn the_productflame_route_is_documented_with_its_raw_key_scheme_and_seed_body() {
+    let spec = spec();
+    assert_eq!(
+        shared::http::dialect::route(RESET_PASSWORD_PATH),
+        Some(Route {
+            dialect: Dialect::ProductFlame,
+            op: Operation::Request
+        })
+    );
+    let post = &spec["paths"][RESET_PASSWORD_PATH]["post"];
+    assert_eq!(
+        keys(&spec["paths"][RESET_PASSWORD_PATH]),
+        BTreeSet::from(["post".to_owned()])
+    );
+    assert_eq!(
+        post["security"],
+        serde_json::json!([{"productflameSecretKey": []}]),
+        "the raw key, required"
+    );
+    let scheme = &spec["components"]["securitySchemes"]["productflameSecretKey"];
+    assert_eq!(
+        (&scheme["type"], &scheme["in"], &scheme["name"]),
+        (&"apiKey".into(), &"header".into(), &"Authorization".into())
+    );
+    let body = &spec["components"]["schemas"]["ProductFlameResetPasswordBody"];
+    assert_eq!(body["additionalProperties"], false);
+    let fields: BTreeSet<String> = RESET_PASSWORD_FIELDS
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    assert_eq!(keys(&body["properties"]), fields);
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"],
+        serde_json::json!({"email": "user@example.com", "maxRequests": 3, "preventEmailSending": false}),
+        "seed 002's body"
+    );
+}
+
+#[test]
+fn the_productflame_error_enum_and_statuses_are_exactly_what_the_route_answers() {
+    let spec = spec();
+    let mut all = vec![ProductFlameError::Unauthorized];
+    all.extend(every_api_error().into_iter().map(ProductFlameError::Api));
+    let documented: BTreeSet<&str> = spec["components"]["schemas"]["ProductFlameErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let answered: BTreeSet<&str> = all.iter().map(ProductFlameError::error).collect();
+    assert_eq!(documented, answered);
+    // Every status the route can answer (a use case's 404 is "ok", INVALID_CODE never happens
+    // on request): documented, with Retry-After on 429 and 503.
+    let responses = &spec["paths"][RESET_PASSWORD_PATH]["post"]["responses"];
+    let want: BTreeSet<String> = [
+        "200", "400", "401", "405", "413", "415", "429", "500", "502", "503",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(keys(responses), want);
+    for e in &all {
+        let status = e.status().as_u16().to_string();
+        if !matches!(e.error(), "NOT_FOUND") {
+            assert!(want.contains(&status), "{status} {}", e.error());
+        }
+    }
+    for status in ["429", "503"] {
+        let response = resolve(&spec, &responses[status]);
+        assert_eq!(
+            resolve(&spec, &response["headers"]["Retry-After"])["required"],
+            true,
+            "{status}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{ConfigError, Profile, env::Env};
+use super::{ConfigError, EdgeSettings, LinkSettings, Profile, env::Env};
 
 /// The variable that lists the dialects.
 pub const API_DIALECTS_VAR: &str = "API_DIALECTS";
@@ -17,7 +17,7 @@ pub enum Dialect {
     Native,
     /// Stack Auth's `/api/v1/auth/password/*` (seeds 000, 001).
     Stack,
-    /// ProductFlame's `/v1/auth/reset-password` (seed 002; not built yet).
+    /// ProductFlame's `/v1/auth/reset-password` (seed 002).
     ProductFlame,
     /// The Supabase-style edge function (seed 003; not built yet).
     Supabase,
@@ -64,6 +64,14 @@ pub struct StackSettings {
     pub publishable_client_keys_sha256: Vec<[u8; 32]>,
 }
 
+/// What the ProductFlame dialect checks its callers against: the native server key, sent raw
+/// as `Authorization: <key>` (no `Bearer`). A digest, never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductFlameSettings {
+    /// `SERVER_KEY_SHA256`, the same digest the native `Bearer` server key is checked against.
+    pub server_key_sha256: [u8; 32],
+}
+
 /// The dialects that are on, with the settings each needs, and the ones asked for but off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialectSettings {
@@ -71,6 +79,8 @@ pub struct DialectSettings {
     pub native: bool,
     /// The Stack Auth routes answer, checked against these settings.
     pub stack: Option<StackSettings>,
+    /// The ProductFlame route answers, checked against these settings.
+    pub productflame: Option<ProductFlameSettings>,
     /// Dialects listed (or, in the local API, implied) but off, with why: logged at init.
     pub off: Vec<(Dialect, &'static str)>,
 }
@@ -81,7 +91,8 @@ impl DialectSettings {
         match dialect {
             Dialect::Native => self.native,
             Dialect::Stack => self.stack.is_some(),
-            Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => false,
+            Dialect::ProductFlame => self.productflame.is_some(),
+            Dialect::Supabase | Dialect::Zitadel => false,
         }
     }
 
@@ -98,16 +109,24 @@ impl DialectSettings {
     }
 
     /// Lambda: `API_DIALECTS` or `native`. The local API: `API_DIALECTS` or every built dialect,
-    /// of which those whose settings exist are on.
-    pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+    /// of which those whose settings exist are on. `edge` and `links` are the sections already
+    /// read: ProductFlame's key is the server key, and its mails link to the default callback.
+    pub(super) fn read(
+        env: &Env<'_>,
+        edge: &EdgeSettings,
+        links: &LinkSettings,
+    ) -> Result<Self, ConfigError> {
         let asked: Vec<Dialect> = match (env.get(API_DIALECTS_VAR), env.profile) {
             (Some(list), _) => parse_list(&list)?,
-            (None, Profile::Local { .. }) => vec![Dialect::Native, Dialect::Stack],
+            (None, Profile::Local { .. }) => {
+                vec![Dialect::Native, Dialect::Stack, Dialect::ProductFlame]
+            }
             (None, Profile::Lambda) => parse_list(&env.text(API_DIALECTS_VAR))?,
         };
         let mut settings = Self {
             native: false,
             stack: None,
+            productflame: None,
             off: Vec::new(),
         };
         for dialect in asked {
@@ -120,7 +139,20 @@ impl DialectSettings {
                         "STACK_PROJECT_ID and STACK_PUBLISHABLE_CLIENT_KEYS are not both set",
                     )),
                 },
-                Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => settings
+                Dialect::ProductFlame => match (edge.server_key_sha256, &links.default_callback) {
+                    (Some(server_key_sha256), Some(_)) => {
+                        settings.productflame = Some(ProductFlameSettings { server_key_sha256 })
+                    }
+                    (None, _) => settings.off.push((
+                        dialect,
+                        "SERVER_KEY_SHA256 is not set (its Authorization is the server key)",
+                    )),
+                    (Some(_), None) => settings.off.push((
+                        dialect,
+                        "DEFAULT_CALLBACK_URL is not set (its mails link there: the body names no callback)",
+                    )),
+                },
+                Dialect::Supabase | Dialect::Zitadel => settings
                     .off
                     .push((dialect, "this dialect is not built yet (issue 12)")),
             }

@@ -19,7 +19,9 @@ mod timeouts;
 pub use credentials::{
     BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
 };
-pub use dialects::{API_DIALECTS_VAR, Dialect, DialectSettings, StackSettings};
+pub use dialects::{
+    API_DIALECTS_VAR, Dialect, DialectSettings, ProductFlameSettings, StackSettings,
+};
 pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,
@@ -120,17 +122,19 @@ impl Config {
         let env = Env::new(profile, &lookup);
         let keys = keys::token_keys(&env, secret)?;
         let policy = PolicySettings::read(&env, &lookup)?;
+        let links = LinkSettings::read(&env)?;
+        let edge = EdgeSettings::read(&env)?;
         Ok(Self {
             keys,
             mail: MailSettings::read(&env, policy.method)?,
             policy,
-            links: LinkSettings::read(&env)?,
-            edge: EdgeSettings::read(&env)?,
             store: StoreSettings::read(&env)?,
             password: PasswordSettings::read(&env)?,
             captcha: CaptchaSettings::read(&env)?,
             observe: ObserveSettings::read(&env)?,
-            dialects: DialectSettings::read(&env)?,
+            dialects: DialectSettings::read(&env, &edge, &links)?,
+            links,
+            edge,
         })
     }
 

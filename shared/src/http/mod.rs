@@ -77,6 +77,10 @@ pub async fn handle_route(
             Some(settings) => dialect::stack::handle(service, settings, route.op, req).await,
             None => ApiError::NotFound.into_response(),
         },
+        Dialect::ProductFlame => match &dialects.productflame {
+            Some(settings) => dialect::productflame::handle(service, settings, req).await,
+            None => ApiError::NotFound.into_response(),
+        },
         _ => ApiError::NotFound.into_response(),
     }
 }

@@ -111,3 +111,68 @@ fn cdk_synth_routes_each_stack_auth_path_to_the_function_of_its_operation() {
         );
     }
 }
+
+#[test]
+fn template_yaml_routes_the_productflame_path_to_the_request_function_with_its_throttling() {
+    use shared::http::dialect::productflame::RESET_PASSWORD_PATH;
+    let t = load(&repo().join("template.yaml"));
+    assert_eq!(
+        sam_functions_routing(&t, RESET_PASSWORD_PATH),
+        ["RequestFunction"],
+        "POST {RESET_PASSWORD_PATH} goes to RequestFunction alone"
+    );
+    let route_settings = &resources(&t)["HttpApi"]["Properties"]["RouteSettings"];
+    assert_eq!(
+        route_settings[format!("POST {RESET_PASSWORD_PATH}")],
+        route_settings["POST /password-reset/request"],
+        "request's throttling"
+    );
+    assert_eq!(
+        lambda_route(Operation::Request, RESET_PASSWORD_PATH),
+        Route {
+            dialect: Dialect::ProductFlame,
+            op: Operation::Request
+        },
+        "the request function answers it in ProductFlame's dialect"
+    );
+    // Reaching another function, it is that function's native route.
+    assert_eq!(
+        lambda_route(Operation::Consume, RESET_PASSWORD_PATH),
+        Route::native(Operation::Consume)
+    );
+    // Its mails that fail are in the MailFailed alarm.
+    let alarm = resources(&t)["MailFailedAlarm"].to_string();
+    assert!(
+        alarm.contains("productflame"),
+        "MailFailed counts dialect productflame"
+    );
+}
+
+#[test]
+fn cdk_synth_routes_the_productflame_path_to_the_request_function() {
+    use shared::http::dialect::productflame::RESET_PASSWORD_PATH;
+    let Some(t) = synthesized("CDK_TEMPLATE") else {
+        eprintln!("CDK_TEMPLATE unset: scripts/test.d/20-deploy runs this against the synth");
+        return;
+    };
+    let res = resources(&t);
+    let route = res
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::ApiGatewayV2::Route"
+                && r["Properties"]["RouteKey"] == format!("POST {RESET_PASSWORD_PATH}")
+        })
+        .expect("the synth has the ProductFlame route");
+    let target = route["Properties"]["Target"].to_string();
+    let integration = res
+        .iter()
+        .find(|(name, r)| {
+            r["Type"] == "AWS::ApiGatewayV2::Integration" && target.contains(name.as_str())
+        })
+        .map(|(_, r)| r["Properties"]["IntegrationUri"].to_string())
+        .expect("an integration");
+    assert!(
+        integration.to_ascii_lowercase().contains("request"),
+        "integrates the request function: {integration}"
+    );
+}

@@ -85,3 +85,65 @@ fn no_publishable_key_shows_in_the_settings_debug_output() {
     let debug = format!("{:?}", c.dialects);
     assert!(!debug.contains("pck_a") && !debug.contains("pck_b"));
 }
+
+const SERVER_KEY_SHA256: (&str, &str) = (
+    "SERVER_KEY_SHA256",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+);
+
+#[test]
+fn productflame_is_on_when_listed_with_a_server_key_and_checks_the_same_digest() {
+    let mut vars = with(&[SERVER_KEY_SHA256]);
+    vars.push(("API_DIALECTS", "native,productflame"));
+    vars.push(("DEFAULT_CALLBACK_URL", "https://app.example.com/reset"));
+    vars.push(("ALLOWED_CALLBACK_ORIGINS", "https://app.example.com"));
+    let c = cfg(Profile::Lambda, &vars).unwrap();
+    assert!(c.dialects.is_on(Dialect::ProductFlame));
+    assert_eq!(
+        c.dialects.productflame.as_ref().unwrap().server_key_sha256,
+        c.edge.server_key_sha256.unwrap(),
+        "the native server key's digest"
+    );
+    assert!(c.dialects.off.is_empty());
+}
+
+#[test]
+fn productflame_without_a_server_key_or_a_default_callback_is_off_and_says_why() {
+    let no_key = cfg(
+        Profile::Lambda,
+        &with(&[
+            ("API_DIALECTS", "productflame"),
+            ("DEFAULT_CALLBACK_URL", "https://app.example.com/reset"),
+            ("ALLOWED_CALLBACK_ORIGINS", "https://app.example.com"),
+        ]),
+    )
+    .unwrap();
+    assert!(!no_key.dialects.is_on(Dialect::ProductFlame));
+    let (dialect, why) = no_key.dialects.off[0];
+    assert_eq!(dialect, Dialect::ProductFlame);
+    assert!(why.contains("SERVER_KEY_SHA256"), "{why}");
+
+    let no_callback = cfg(
+        Profile::Lambda,
+        &with(&[("API_DIALECTS", "productflame"), SERVER_KEY_SHA256]),
+    )
+    .unwrap();
+    assert!(!no_callback.dialects.is_on(Dialect::ProductFlame));
+    assert!(
+        no_callback.dialects.off[0]
+            .1
+            .contains("DEFAULT_CALLBACK_URL")
+    );
+
+    // The local API asks for it by default and has a default callback: the key decides.
+    let local = cfg(Profile::Local { port: 3000 }, &[]).unwrap();
+    assert!(
+        local
+            .dialects
+            .off
+            .iter()
+            .any(|(d, why)| *d == Dialect::ProductFlame && why.contains("SERVER_KEY_SHA256"))
+    );
+    let local = cfg(Profile::Local { port: 3000 }, &[SERVER_KEY_SHA256]).unwrap();
+    assert!(local.dialects.is_on(Dialect::ProductFlame));
+}

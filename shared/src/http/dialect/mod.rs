@@ -2,6 +2,7 @@
 //! the SAME commands and run by the SAME use cases as the native API (DESIGN.md, "Turn 2").
 //! Only the edge knows which dialect called; a route path names its dialect and operation.
 
+pub mod productflame;
 pub mod stack;
 
 pub use crate::config::Dialect;
@@ -29,10 +30,17 @@ impl Route {
 /// Every route of every dialect, by path (a trailing `/` ignored); `None` for no route.
 pub fn route(path: &str) -> Option<Route> {
     super::route(path).map(Route::native).or_else(|| {
-        stack::route(path).map(|op| Route {
-            dialect: Dialect::Stack,
-            op,
-        })
+        stack::route(path)
+            .map(|op| Route {
+                dialect: Dialect::Stack,
+                op,
+            })
+            .or_else(|| {
+                productflame::route(path).map(|op| Route {
+                    dialect: Dialect::ProductFlame,
+                    op,
+                })
+            })
     })
 }
 
