@@ -19,9 +19,9 @@ pub enum Dialect {
     Stack,
     /// ProductFlame's `/v1/auth/reset-password` (seed 002; not built yet).
     ProductFlame,
-    /// The Supabase-style edge function (seed 003; not built yet).
+    /// The Supabase-style edge function's `/auth/send-password-reset` (seed 003).
     Supabase,
-    /// Zitadel v2's `/v2/users/{userId}/password*` (seed 004; not built yet).
+    /// Zitadel v2's `/v2/users/{userId}/password_reset` and `.../password` (seed 004).
     Zitadel,
 }
 
@@ -64,6 +64,19 @@ pub struct StackSettings {
     pub publishable_client_keys_sha256: Vec<[u8; 32]>,
 }
 
+/// What the Zitadel v2 dialect needs beyond the server key (which it checks as the native
+/// server routes do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZitadelSettings {
+    /// `ZITADEL_ORG_ID`: the answers' `details.resourceOwner` and the value of `{{.OrgID}}` in a
+    /// `urlTemplate`. Unset: `resourceOwner` is empty and a template using `{{.OrgID}}` is
+    /// refused (400), never filled with nothing.
+    pub org_id: Option<String>,
+}
+
+/// The largest `ZITADEL_ORG_ID`: Zitadel's ids are 18-digit numbers.
+const MAX_ORG_ID_CHARS: usize = 64;
+
 /// The dialects that are on, with the settings each needs, and the ones asked for but off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialectSettings {
@@ -71,6 +84,11 @@ pub struct DialectSettings {
     pub native: bool,
     /// The Stack Auth routes answer, checked against these settings.
     pub stack: Option<StackSettings>,
+    /// The Supabase-style route answers (it needs `DEFAULT_CALLBACK_URL`: its path is the
+    /// reset page every `callback_origin`'s link goes to).
+    pub supabase: bool,
+    /// The Zitadel v2 routes answer (they need `SERVER_KEY_SHA256`), with these settings.
+    pub zitadel: Option<ZitadelSettings>,
     /// Dialects listed (or, in the local API, implied) but off, with why: logged at init.
     pub off: Vec<(Dialect, &'static str)>,
 }
@@ -81,7 +99,9 @@ impl DialectSettings {
         match dialect {
             Dialect::Native => self.native,
             Dialect::Stack => self.stack.is_some(),
-            Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => false,
+            Dialect::Supabase => self.supabase,
+            Dialect::Zitadel => self.zitadel.is_some(),
+            Dialect::ProductFlame => false,
         }
     }
 
@@ -102,12 +122,19 @@ impl DialectSettings {
     pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let asked: Vec<Dialect> = match (env.get(API_DIALECTS_VAR), env.profile) {
             (Some(list), _) => parse_list(&list)?,
-            (None, Profile::Local { .. }) => vec![Dialect::Native, Dialect::Stack],
+            (None, Profile::Local { .. }) => vec![
+                Dialect::Native,
+                Dialect::Stack,
+                Dialect::Supabase,
+                Dialect::Zitadel,
+            ],
             (None, Profile::Lambda) => parse_list(&env.text(API_DIALECTS_VAR))?,
         };
         let mut settings = Self {
             native: false,
             stack: None,
+            supabase: false,
+            zitadel: None,
             off: Vec::new(),
         };
         for dialect in asked {
@@ -120,7 +147,22 @@ impl DialectSettings {
                         "STACK_PROJECT_ID and STACK_PUBLISHABLE_CLIENT_KEYS are not both set",
                     )),
                 },
-                Dialect::ProductFlame | Dialect::Supabase | Dialect::Zitadel => settings
+                // The local profile always has a default callback (its own reset page).
+                Dialect::Supabase => match (env.get("DEFAULT_CALLBACK_URL"), env.profile) {
+                    (Some(_), _) | (None, Profile::Local { .. }) => settings.supabase = true,
+                    (None, Profile::Lambda) => settings.off.push((
+                        dialect,
+                        "DEFAULT_CALLBACK_URL is not set (its path is the reset page callback_origin's links go to)",
+                    )),
+                },
+                Dialect::Zitadel => match env.get("SERVER_KEY_SHA256") {
+                    Some(_) => settings.zitadel = Some(zitadel_settings(env)?),
+                    None => settings.off.push((
+                        dialect,
+                        "SERVER_KEY_SHA256 is not set (its routes take the server key as bearer)",
+                    )),
+                },
+                Dialect::ProductFlame => settings
                     .off
                     .push((dialect, "this dialect is not built yet (issue 12)")),
             }
@@ -147,6 +189,24 @@ fn parse_list(list: &str) -> Result<Vec<Dialect>, ConfigError> {
         }
     }
     Ok(out)
+}
+
+/// `ZITADEL_ORG_ID`, if set: letters, digits, `-`, `_`, `.` only, so it goes into a link as
+/// it is and cannot move the link off its origin.
+fn zitadel_settings(env: &Env<'_>) -> Result<ZitadelSettings, ConfigError> {
+    let org_id = env.get("ZITADEL_ORG_ID");
+    if let Some(id) = &org_id
+        && (id.chars().count() > MAX_ORG_ID_CHARS
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    {
+        return Err(ConfigError::new(
+            "ZITADEL_ORG_ID",
+            format!("must be at most {MAX_ORG_ID_CHARS} letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    Ok(ZitadelSettings { org_id })
 }
 
 fn stack_settings(env: &Env<'_>) -> Option<StackSettings> {

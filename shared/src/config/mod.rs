@@ -19,7 +19,7 @@ mod timeouts;
 pub use credentials::{
     BreachSettings, CAPTCHA_SECRET_VAR, CaptchaProvider, CaptchaSettings, PasswordSettings,
 };
-pub use dialects::{API_DIALECTS_VAR, Dialect, DialectSettings, StackSettings};
+pub use dialects::{API_DIALECTS_VAR, Dialect, DialectSettings, StackSettings, ZitadelSettings};
 pub use observe::ObserveSettings;
 pub use sections::{
     EdgeSettings, LinkSettings, MailSettings, PolicySettings, RateLimit, RateLimitError,

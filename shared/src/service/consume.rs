@@ -3,7 +3,7 @@
 use super::{ClientIp, Operation, ResetService, ServiceError, rfc3339};
 use crate::breach::BreachError;
 use crate::clock::EpochSecs;
-use crate::domain::{Locale, NewPassword, ResetCode, User};
+use crate::domain::{Locale, NewPassword, ResetCode, User, UserId};
 use crate::events::EventKind;
 use crate::hashing;
 use crate::logging::error_chain;
@@ -37,6 +37,27 @@ impl ResetService {
     /// and before the transaction, so the code stays valid.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
+        self.consume_inner(cmd, None).await
+    }
+
+    /// [`ResetService::consume`] for a caller that names whose code it must be (Zitadel's
+    /// `/v2/users/{userId}/password`, server callers): a code of another user is refused as
+    /// invalid, before any write, so it stays valid for its owner. Every other rule is
+    /// `consume`'s own.
+    #[tracing::instrument(name = "consume", skip_all)]
+    pub async fn consume_for_user(
+        &self,
+        cmd: ConsumeReset,
+        owner: &UserId,
+    ) -> Result<(), ServiceError> {
+        self.consume_inner(cmd, Some(owner)).await
+    }
+
+    async fn consume_inner(
+        &self,
+        cmd: ConsumeReset,
+        owner: Option<&UserId>,
+    ) -> Result<(), ServiceError> {
         let limit = self.limit(Operation::Consume, cmd.client_ip);
         let Some(code) = cmd.code else {
             limit.await?;
@@ -51,6 +72,10 @@ impl ResetService {
         let found = found?;
         self.judge_breach(seen)?;
         let (token, key) = found.ok_or(ServiceError::InvalidCode)?;
+        if owner.is_some_and(|owner| *owner != token.user_id) {
+            tracing::warn!("reset code presented for another user than its own; refused");
+            return Err(ServiceError::InvalidCode);
+        }
         let (slots, user) = tokio::join!(
             self.ports.store.live_slots(&token.email_key, self.now()),
             self.ports.users.by_id(&token.user_id),
