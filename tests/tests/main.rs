@@ -36,4 +36,6 @@ mod scripts;
 mod ses;
 mod settings;
 mod stack;
+mod supabase;
 mod template;
+mod zitadel;
