@@ -87,6 +87,10 @@ export function addAlarmsAndDashboard(scope: Construct, p: ObservabilityProps): 
         // The Stack Auth dialect's mails (API_DIALECTS=stack) are counted under dialect stack.
         stackRequest: mailFailed('request', 'stack'),
         stackConsume: mailFailed('consume', 'stack'),
+        // The Supabase-style and Zitadel dialects' mails, under their own dialect.
+        supabaseRequest: mailFailed('request', 'supabase'),
+        zitadelRequest: mailFailed('request', 'zitadel'),
+        zitadelConsume: mailFailed('consume', 'zitadel'),
       },
     ),
     anyOf('DynamoDbThrottleAlarm', 'DynamoDB throttled the reset or users table in 5 minutes.', 'throttle events', {
