@@ -48,7 +48,8 @@ fn split(path: &str) -> Option<(&str, Operation)> {
         "password" => Operation::Consume,
         _ => return None,
     };
-    (!user.is_empty()).then_some((user, op))
+    // An empty id is still this route: refused with a Zitadel 400, not a native 404.
+    Some((user, op))
 }
 
 /// The user id of a Zitadel path: percent-decoded, then a [`UserId`].
@@ -509,7 +510,8 @@ mod tests {
             Some(Operation::Request)
         );
         assert_eq!(route("/v2/users/u-1/password/"), Some(Operation::Consume));
-        assert_eq!(route("/v2/users//password"), None);
+        assert_eq!(route("/v2/users//password"), Some(Operation::Consume));
+        assert!(user_of("/v2/users//password").is_err());
         assert_eq!(route("/v2/users/u-1/email"), None);
         assert_eq!(route("/v2/users/u-1/password/x"), None);
         assert_eq!(
