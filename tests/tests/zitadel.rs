@@ -552,3 +552,69 @@ async fn send_link_mails_through_ses_on_moto_to_the_stored_address_and_return_co
     let hash = app.backend.password_hash("user-ada").await.expect("a hash");
     assert!(hashing::verify(NEW_PASSWORD, &hash));
 }
+
+/// An API Gateway v2 event for `path` with the server key (the `sam local` fixture, re-pointed).
+fn v2_event(
+    path: &str,
+    body: &Value,
+) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/events/check-ok.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let route = if path.ends_with("_reset") {
+        shared::http::dialect::zitadel::PASSWORD_RESET_ROUTE
+    } else {
+        shared::http::dialect::zitadel::PASSWORD_ROUTE
+    };
+    event["rawPath"] = path.into();
+    event["routeKey"] = format!("POST {route}").into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["routeKey"] = format!("POST {route}").into();
+    event["headers"]["authorization"] = bearer().into();
+    event["body"] = body.to_string().into();
+    event["isBase64Encoded"] = false.into();
+    serde_json::from_value(event).unwrap()
+}
+
+#[tokio::test]
+async fn the_lambda_edge_reads_the_user_id_from_the_raw_path_on_the_function_of_each_operation() {
+    use lambda_http::aws_lambda_events::encodings::Body;
+    use shared::http::lambda::handle_v2_event;
+    use shared::service::Operation;
+    let app = app();
+    let text = |r: &lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse| match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str::<Value>(t).unwrap(),
+        other => panic!("a text body, not {other:?}"),
+    };
+    let issued = handle_v2_event(
+        &app.service,
+        Operation::Request,
+        v2_event(&reset_path(ADA_ID), &json!({"returnCode": {}})),
+    )
+    .await;
+    assert_eq!(issued.status_code, 200);
+    let code = text(&issued)["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let unknown = handle_v2_event(
+        &app.service,
+        Operation::Request,
+        v2_event(&reset_path("user-nobody"), &json!({"returnCode": {}})),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status_code, text(&unknown)["code"].as_i64()),
+        (404, Some(5))
+    );
+    let body = json!({"newPassword": {"password": NEW_PASSWORD}, "verificationCode": code});
+    let set = handle_v2_event(
+        &app.service,
+        Operation::Consume,
+        v2_event(&password_path(ADA_ID), &body),
+    )
+    .await;
+    assert_eq!(set.status_code, 200, "{:?}", set.body);
+    assert_details(&text(&set)["details"]);
+    assert!(hashing::verify(NEW_PASSWORD, &app.ada_hash().unwrap()));
+}
