@@ -160,6 +160,7 @@ fn post(body: Value) -> ApiRequest {
     );
     ApiRequest {
         method: Method::POST,
+        path: String::new(),
         headers,
         body: body.to_string().into(),
         client_ip: Some(IpAddr::from([203, 0, 113, 7])),

@@ -90,6 +90,10 @@ export function addAlarmsAndDashboard(scope: Construct, p: ObservabilityProps): 
         stackConsume: mailFailed('consume', 'stack'),
         // The ProductFlame dialect's mails (API_DIALECTS=productflame), under dialect productflame.
         productflameRequest: mailFailed('request', 'productflame'),
+        // The Supabase-style and Zitadel dialects' mails, under their own dialect.
+        supabaseRequest: mailFailed('request', 'supabase'),
+        zitadelRequest: mailFailed('request', 'zitadel'),
+        zitadelConsume: mailFailed('consume', 'zitadel'),
       },
     ),
     anyOf('DynamoDbThrottleAlarm', 'DynamoDB throttled the reset or users table in 5 minutes.', 'throttle events', {

@@ -135,6 +135,7 @@ export class PasswordResetStack extends cdk.Stack {
       API_DIALECTS: s.apiDialects,
       STACK_PROJECT_ID: s.stackProjectId,
       STACK_PUBLISHABLE_CLIENT_KEYS: s.stackPublishableClientKeys,
+      ZITADEL_ORG_ID: s.zitadelOrgId,
       RATE_LIMIT_REQUEST: s.rateLimitRequest,
       RATE_LIMIT_CHECK: s.rateLimitCheck,
       RATE_LIMIT_CONSUME: s.rateLimitConsume,
@@ -425,7 +426,7 @@ export class PasswordResetStack extends cdk.Stack {
         throttlingBurstLimit: burstLimit,
       };
     }
-    // The dialects' routes (Stack Auth, ProductFlame): each to the function of its use case,
+    // The dialects' routes (API_DIALECTS): each to the function of its use case,
     // with that use case's throttling.
     for (const [path, name, fn, rateLimit, burstLimit] of [
       ['/api/v1/auth/password/send-reset-code', 'stackSendResetCode', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
@@ -433,6 +434,11 @@ export class PasswordResetStack extends cdk.Stack {
       ['/api/v1/auth/password/reset', 'stackReset', consume, s.apiConsumeRateLimit, s.apiConsumeBurstLimit],
       // The ProductFlame dialect's route (API_DIALECTS=productflame; server key): request.
       ['/v1/auth/reset-password', 'productflameResetPassword', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
+      // Supabase-style (API_DIALECTS=supabase): the public request in the seed's shapes.
+      ['/auth/send-password-reset', 'supabaseSendPasswordReset', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
+      // Zitadel v2 (API_DIALECTS=zitadel, server key only): request and consume by user id.
+      ['/v2/users/{userId}/password_reset', 'zitadelPasswordReset', request, s.apiRequestRateLimit, s.apiRequestBurstLimit],
+      ['/v2/users/{userId}/password', 'zitadelSetPassword', consume, s.apiConsumeRateLimit, s.apiConsumeBurstLimit],
     ] as const) {
       api
         .addRoutes({

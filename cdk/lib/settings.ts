@@ -74,6 +74,8 @@ export interface Settings {
   readonly stackProjectId: string;
   /** STACK_PUBLISHABLE_CLIENT_KEYS: comma list of accepted publishable keys; empty: stack off. */
   readonly stackPublishableClientKeys: string;
+  /** ZITADEL_ORG_ID: Zitadel's resourceOwner and {{.OrgID}}; empty: none (templates using it refused). */
+  readonly zitadelOrgId: string;
   // Stack settings.
   /** SES bounces and complaints to EventBridge (a configuration set, forwarded to eventBusName). */
   readonly sesFeedbackEvents: boolean;
@@ -147,6 +149,7 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   apiDialects: 'native',
   stackProjectId: '',
   stackPublishableClientKeys: '',
+  zitadelOrgId: '',
   sesFeedbackEvents: false,
   sesSandboxRecipients: [],
   apiThrottlingRateLimit: 20,
@@ -298,6 +301,7 @@ export function settingsFromContext(node: Node): Settings {
     ),
     stackProjectId: str('stackProjectId', DEFAULTS.stackProjectId),
     stackPublishableClientKeys: str('stackPublishableClientKeys', DEFAULTS.stackPublishableClientKeys),
+    zitadelOrgId: pattern('zitadelOrgId', DEFAULTS.zitadelOrgId, /^[A-Za-z0-9._-]{0,64}$/, 'at most 64 letters, digits, ".", "_" or "-"'),
     sesFeedbackEvents: bool('sesFeedbackEvents', DEFAULTS.sesFeedbackEvents),
     sesSandboxRecipients: str('sesSandboxRecipients', '')
       .split(',')

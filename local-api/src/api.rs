@@ -148,6 +148,7 @@ impl LocalApi {
             let (parts, body) = req.into_parts();
             let api_req = ApiRequest {
                 method: parts.method,
+                path,
                 headers: parts.headers,
                 body,
                 client_ip: Some(peer.ip()),

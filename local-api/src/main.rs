@@ -87,6 +87,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + 
     if dialects.productflame.is_some() {
         println!("  ProductFlame: POST /v1/auth/reset-password (Authorization: <server key>)");
     }
+    if dialects.supabase {
+        println!("  Supabase-style: POST /auth/send-password-reset");
+    }
+    if dialects.zitadel.is_some() {
+        println!("  Zitadel v2: POST /v2/users/{{userId}}/password_reset | password");
+    }
     // After the ready line, which scripts read first.
     dialects.log_off();
     serve(listener, api, async {

@@ -35,6 +35,11 @@ async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
         })
 }
 
+/// A route of a dialect other than the native one (Stack, Supabase-style, Zitadel).
+fn is_dialect_route(path: &str) -> bool {
+    shared::http::dialect::route(path).is_some_and(|r| r.dialect != shared::config::Dialect::Native)
+}
+
 /// DNS rebinding: a page on another site whose name resolves to 127.0.0.1 reaches this server
 /// with its own name in `Host`. Only the loopback names are served: `127.0.0.1`, `localhost`
 /// and `[::1]`, with the listening port (or none, as some clients send it).
@@ -96,6 +101,18 @@ pub async fn serve(listener: TcpListener, api: Arc<LocalApi>, shutdown: impl Fut
                         match read_body(body).await {
                             Ok(bytes) => {
                                 api.respond(http::Request::from_parts(parts, bytes), peer)
+                                    .await
+                            }
+                            // A dialect's route answers in its own shape, after its own checks
+                            // (keys, headers): it gets a body it refuses for the same reason.
+                            Err(e) if is_dialect_route(parts.uri.path()) => {
+                                let stand_in = match e {
+                                    ApiError::PayloadTooLarge => {
+                                        Bytes::from(vec![b' '; MAX_BODY_BYTES + 1])
+                                    }
+                                    _ => Bytes::new(),
+                                };
+                                api.respond(http::Request::from_parts(parts, stand_in), peer)
                                     .await
                             }
                             Err(e) => e.into_response(),

@@ -338,7 +338,8 @@ pub async fn call_path(
     client_ip: Option<IpAddr>,
 ) -> Response {
     let route = shared::http::dialect::route(path).expect("a served route");
-    let request = json_post(body, headers, client_ip);
+    let mut request = json_post(body, headers, client_ip);
+    request.path = path.to_owned();
     decoded(shared::http::handle_route(service, route, request).await)
 }
 
@@ -357,6 +358,7 @@ fn json_post(body: Value, headers: &[(&str, &str)], client_ip: Option<IpAddr>) -
     }
     ApiRequest {
         method: Method::POST,
+        path: String::new(),
         headers: map,
         body: Bytes::from(body.to_string()),
         client_ip,

@@ -143,6 +143,7 @@ impl EdgeApp {
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         ApiRequest {
             method: Method::POST,
+            path: String::new(),
             headers,
             body: Bytes::from(body.to_owned()),
             client_ip: Some("203.0.113.7".parse().unwrap()),
@@ -155,8 +156,9 @@ impl EdgeApp {
     }
 
     /// `req` to the route `path` names (any dialect, as the local API routes it), decoded.
-    pub async fn send_path(&self, path: &str, req: ApiRequest) -> Reply {
+    pub async fn send_path(&self, path: &str, mut req: ApiRequest) -> Reply {
         let route = shared::http::dialect::route(path).expect("a served route");
+        req.path = path.to_owned();
         Reply::from(shared::http::handle_route(&self.service, route, req).await)
     }
 

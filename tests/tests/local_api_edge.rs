@@ -21,11 +21,22 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Server::start`] with more settings.
+    async fn start_with(settings: &[(&str, &str)]) -> Self {
         let options = Options::parse(Vec::new()).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let config = Config::from_lookup(Profile::Local { port }, |k| {
-            (k == "MIN_REQUEST_RESPONSE_MS").then(|| "0".to_owned())
+            if k == "MIN_REQUEST_RESPONSE_MS" {
+                return Some("0".to_owned());
+            }
+            settings
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
         })
         .unwrap();
         let api = Arc::new(
@@ -208,5 +219,52 @@ async fn only_an_oversized_body_is_413_and_a_broken_one_is_400() {
         assert_error_shape(&reply, code, why);
     }
     assert!(server.api.mailbox().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_or_broken_body_on_a_dialect_route_is_answered_in_that_dialects_shape() {
+    let key = integration_tests::app::SERVER_KEY;
+    let digest = integration_tests::app::server_key_sha256();
+    let server = Server::start_with(&[("SERVER_KEY_SHA256", digest.as_str())]).await;
+    let host = format!("127.0.0.1:{}", server.port);
+    let head = |auth: &str, framing: &str| {
+        format!(
+            "POST /v2/users/user-1/password_reset HTTP/1.1\r\nhost: {host}\r\n\
+             content-type: application/json\r\n{auth}{framing}connection: close\r\n\r\n"
+        )
+    };
+    let bearer = format!("authorization: Bearer {key}\r\n");
+    let oversized = format!("content-length: {}\r\n", 20_000);
+    let cases: [(String, Vec<u8>, u16, i64, &str); 3] = [
+        // The key is judged first, as for a body that was read.
+        (
+            head("", &oversized),
+            vec![b' '; 20_000],
+            401,
+            16,
+            "no key, oversized",
+        ),
+        (
+            head(&bearer, &oversized),
+            vec![b' '; 20_000],
+            413,
+            3,
+            "oversized",
+        ),
+        (
+            head(&bearer, "content-length: 100\r\n"),
+            br#"{"returnCode":"#.to_vec(),
+            400,
+            3,
+            "cut off",
+        ),
+    ];
+    for (head, body, status, grpc, why) in cases {
+        let (got, reply) = server.raw(&head, &body).await;
+        assert_eq!(got, status, "{why}: {reply}");
+        assert_eq!(reply["code"], grpc, "{why}: Zitadel's shape: {reply}");
+        assert_eq!(reply["details"], json!([]), "{why}");
+    }
     server.stop().await;
 }

@@ -594,3 +594,110 @@ async fn the_productflame_route_logs_no_secret_and_off_says_so_in_one_line() {
         "{lines:?}"
     );
 }
+
+/// The Supabase-style and Zitadel v2 dialects (issue 12): their routes log no code, password or
+/// server key (refusals included: a wrong key, another user's code, a weak password), their
+/// counts carry their dialect, and each listed without its settings says so in one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supabase_and_zitadel_routes_log_no_secret() {
+    use shared::http::dialect::supabase::SEND_PASSWORD_RESET_PATH;
+    capture();
+    let namespace = "EmfSupabaseZitadelTest";
+    let app = EdgeApp::with_env(&[
+        ("API_DIALECTS", "native,supabase,zitadel"),
+        ("ZITADEL_ORG_ID", "org-logs"),
+        ("METRICS_NAMESPACE", namespace),
+    ]);
+    let bearer = |req: &mut shared::http::ApiRequest, key: &str| {
+        req.headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
+        );
+    };
+    // Supabase-style: known and unknown, then the link's code spent on the native route.
+    for email in [ADA, "nobody@example.com"] {
+        let body = json!({"email": email, "callback_origin": "http://127.0.0.1:3000"});
+        let r = app
+            .send_path(
+                SEND_PASSWORD_RESET_PATH,
+                EdgeApp::request(&body.to_string()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    }
+    let link = app.mailer.sent().pop().unwrap().link.unwrap();
+    let mailed = moto_app::code_in(&link).expose().to_owned();
+
+    // Zitadel: returnCode, a wrong key, another user's code, a weak password, the real reset.
+    let reset = format!("/v2/users/{ADA_ID}/password_reset");
+    let mut req = EdgeApp::request(&json!({"returnCode": {}}).to_string());
+    bearer(&mut req, SERVER_KEY);
+    let r = app.send_path(&reset, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let returned = r.json["verificationCode"].as_str().unwrap().to_owned();
+    let wrong_key = "zitadel-wrong-key-secretish-890";
+    let mut req = EdgeApp::request(&json!({"returnCode": {}}).to_string());
+    bearer(&mut req, wrong_key);
+    assert_eq!(
+        app.send_path(&reset, req).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let weak = "weakpw1";
+    let password = "a zitadel secret passphrase";
+    for (user, pw) in [("user-other", password), (ADA_ID, weak), (ADA_ID, password)] {
+        let body = json!({"newPassword": {"password": pw}, "verificationCode": returned});
+        let mut req = EdgeApp::request(&body.to_string());
+        bearer(&mut req, SERVER_KEY);
+        app.send_path(&format!("/v2/users/{user}/password"), req)
+            .await;
+    }
+    assert!(hashing_ok(&app, password), "the last call set the password");
+
+    let config = moto_app::TestConfig::new()
+        .set("API_DIALECTS", "native,zitadel")
+        .unset("SERVER_KEY_SHA256")
+        .build();
+    config.dialects.log_off();
+
+    let logs = logs();
+    for secret in [
+        SERVER_KEY,
+        wrong_key,
+        mailed.as_str(),
+        returned.as_str(),
+        weak,
+        password,
+    ] {
+        assert!(!logs.contains(secret), "a secret appears in the logs");
+    }
+    let off: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("API_DIALECTS: zitadel is off"))
+        .collect();
+    assert_eq!(off.len(), 1, "one line: {off:?}");
+    assert!(off[0].contains("SERVER_KEY_SHA256"), "{}", off[0]);
+    let counted: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace)
+        .collect();
+    let dialect_of = |metric: &str, op: &str| -> Vec<String> {
+        counted
+            .iter()
+            .filter(|v| v[metric] == 1 && v["operation"] == op)
+            .map(|v| v["dialect"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert!(
+        dialect_of("UnknownAddress", "request").contains(&"supabase".to_owned()),
+        "{counted:?}"
+    );
+    assert!(
+        dialect_of("PasswordsReset", "consume").contains(&"zitadel".to_owned()),
+        "{counted:?}"
+    );
+}
+
+fn hashing_ok(app: &EdgeApp, password: &str) -> bool {
+    shared::hashing::verify(password, &app.ada_hash().unwrap())
+}

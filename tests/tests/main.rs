@@ -38,4 +38,6 @@ mod ses;
 mod settings;
 mod short_codes;
 mod stack;
+mod supabase;
 mod template;
+mod zitadel;

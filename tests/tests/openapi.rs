@@ -13,6 +13,8 @@ use shared::http::dialect::productflame::{
 use shared::http::dialect::stack::{
     CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_FIELDS, SEND_RESET_CODE_PATH, StackError,
 };
+use shared::http::dialect::supabase::{SEND_PASSWORD_RESET_FIELDS, SEND_PASSWORD_RESET_PATH};
+use shared::http::dialect::zitadel::{PASSWORD_RESET_ROUTE, PASSWORD_ROUTE};
 use shared::http::dialect::{Dialect, Route};
 use shared::http::{
     ApiError, CHECK_FIELDS, CONSUME_FIELDS, FieldErrors, PUBLIC_REQUEST_FIELDS, REVOKE_FIELDS,
@@ -33,6 +35,29 @@ const STACK_ROUTES: [(&str, Operation); 3] = [
     (SEND_RESET_CODE_PATH, Operation::Request),
     (CHECK_CODE_PATH, Operation::Check),
     (RESET_PATH, Operation::Consume),
+];
+
+/// The Supabase-style and Zitadel routes as the spec writes them, a path a client sends, and
+/// the route it is.
+const OTHER_ROUTES: [(&str, &str, Dialect, Operation); 3] = [
+    (
+        SEND_PASSWORD_RESET_PATH,
+        SEND_PASSWORD_RESET_PATH,
+        Dialect::Supabase,
+        Operation::Request,
+    ),
+    (
+        PASSWORD_RESET_ROUTE,
+        "/v2/users/user-1/password_reset",
+        Dialect::Zitadel,
+        Operation::Request,
+    ),
+    (
+        PASSWORD_ROUTE,
+        "/v2/users/user-1/password",
+        Dialect::Zitadel,
+        Operation::Consume,
+    ),
 ];
 
 fn spec() -> Value {
@@ -121,6 +146,7 @@ fn the_spec_names_exactly_the_routes_the_router_serves() {
         .chain(STACK_ROUTES.iter())
         .chain([(RESET_PASSWORD_PATH, Operation::Request)].iter())
         .map(|(p, _)| (*p).to_owned())
+        .chain(OTHER_ROUTES.iter().map(|(p, ..)| (*p).to_owned()))
         .collect();
     assert_eq!(documented, served, "paths in openapi.yaml vs the router");
     for (path, op) in ROUTES {
@@ -163,6 +189,85 @@ fn the_spec_names_exactly_the_routes_the_router_serves() {
             "{path}: the project and publishable key headers"
         );
     }
+}
+
+#[test]
+fn the_supabase_and_zitadel_routes_are_the_dialects_routes_with_their_security() {
+    let spec = spec();
+    for (path, sent, dialect, op) in OTHER_ROUTES {
+        assert_eq!(
+            shared::http::dialect::route(sent),
+            Some(Route { dialect, op }),
+            "{sent}"
+        );
+        assert_eq!(
+            keys(&spec["paths"][path]),
+            BTreeSet::from(["post".to_owned()])
+        );
+        let security = &spec["paths"][path]["post"]["security"];
+        let want = match dialect {
+            // Public: no key, whatever the caller sends.
+            Dialect::Supabase => serde_json::json!([{}]),
+            // The server key, required.
+            _ => serde_json::json!([{"serverKey": []}]),
+        };
+        assert_eq!(security, &want, "{path}");
+    }
+}
+
+#[test]
+fn the_supabase_and_zitadel_routes_document_each_status_they_can_answer() {
+    let spec = spec();
+    let statuses = |path: &str| keys(&spec["paths"][path]["post"]["responses"]);
+    let set =
+        |list: &[&str]| -> BTreeSet<String> { list.iter().map(|s| (*s).to_owned()).collect() };
+    // Public and opaque: no 401, 403, 404 or 502 (a failed mail is never shown).
+    assert_eq!(
+        statuses(SEND_PASSWORD_RESET_PATH),
+        set(&["200", "400", "405", "413", "415", "429", "500", "503"])
+    );
+    assert_eq!(
+        statuses(PASSWORD_RESET_ROUTE),
+        set(&[
+            "200", "400", "401", "404", "405", "413", "415", "429", "500", "502", "503"
+        ])
+    );
+    // Server callers: no IP limit and no cap on setting the password.
+    assert_eq!(
+        statuses(PASSWORD_ROUTE),
+        set(&[
+            "200", "400", "401", "404", "405", "413", "415", "500", "503"
+        ])
+    );
+    for (path, status) in [
+        (SEND_PASSWORD_RESET_PATH, "429"),
+        (SEND_PASSWORD_RESET_PATH, "503"),
+        (PASSWORD_RESET_ROUTE, "429"),
+        (PASSWORD_RESET_ROUTE, "503"),
+        (PASSWORD_ROUTE, "503"),
+    ] {
+        let response = resolve(&spec, &spec["paths"][path]["post"]["responses"][status]);
+        assert_eq!(
+            resolve(&spec, &response["headers"]["Retry-After"])["required"],
+            true,
+            "{path} {status}"
+        );
+    }
+    let body = &spec["components"]["schemas"]["SupabaseSendPasswordResetBody"];
+    assert_eq!(body["additionalProperties"], false);
+    let fields: BTreeSet<String> = SEND_PASSWORD_RESET_FIELDS
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    assert_eq!(keys(&body["properties"]), fields);
+    // The seed's camelCase names, nothing of the native snake_case ones.
+    let error = keys(&spec["components"]["schemas"]["SupabaseError"]["properties"]);
+    assert_eq!(
+        error,
+        set(&["code", "error", "fieldErrors", "issues", "retryAfter"])
+    );
+    let error = keys(&spec["components"]["schemas"]["ZitadelError"]["properties"]);
+    assert_eq!(error, set(&["code", "details", "message"]));
 }
 
 /// Every [`StackError`] the Stack routes answer: its header errors, the password codes, and

@@ -150,6 +150,7 @@ async fn post(service: &ResetService, op: Operation, body: serde_json::Value) ->
         op,
         ApiRequest {
             method: http::Method::POST,
+            path: String::new(),
             headers,
             body: body.to_string().into(),
             client_ip: Some("203.0.113.50".parse().unwrap()),
@@ -365,6 +366,7 @@ async fn bad_input_is_refused_before_any_store_call() {
         );
         let request = ApiRequest {
             method: http::Method::POST,
+            path: String::new(),
             headers,
             body: body.to_string().into(),
             client_ip: Some("203.0.113.51".parse().unwrap()),

@@ -19,9 +19,9 @@ pub enum Dialect {
     Stack,
     /// ProductFlame's `/v1/auth/reset-password` (seed 002).
     ProductFlame,
-    /// The Supabase-style edge function (seed 003; not built yet).
+    /// The Supabase-style edge function's `/auth/send-password-reset` (seed 003).
     Supabase,
-    /// Zitadel v2's `/v2/users/{userId}/password*` (seed 004; not built yet).
+    /// Zitadel v2's `/v2/users/{userId}/password_reset` and `.../password` (seed 004).
     Zitadel,
 }
 
@@ -72,6 +72,19 @@ pub struct ProductFlameSettings {
     pub server_key_sha256: [u8; 32],
 }
 
+/// What the Zitadel v2 dialect needs beyond the server key (which it checks as the native
+/// server routes do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZitadelSettings {
+    /// `ZITADEL_ORG_ID`: the answers' `details.resourceOwner` and the value of `{{.OrgID}}` in a
+    /// `urlTemplate`. Unset: `resourceOwner` is empty and a template using `{{.OrgID}}` is
+    /// refused (400), never filled with nothing.
+    pub org_id: Option<String>,
+}
+
+/// The largest `ZITADEL_ORG_ID`: Zitadel's ids are 18-digit numbers.
+const MAX_ORG_ID_CHARS: usize = 64;
+
 /// The dialects that are on, with the settings each needs, and the ones asked for but off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialectSettings {
@@ -81,6 +94,11 @@ pub struct DialectSettings {
     pub stack: Option<StackSettings>,
     /// The ProductFlame route answers, checked against these settings.
     pub productflame: Option<ProductFlameSettings>,
+    /// The Supabase-style route answers (it needs `DEFAULT_CALLBACK_URL`: its path is the
+    /// reset page every `callback_origin`'s link goes to).
+    pub supabase: bool,
+    /// The Zitadel v2 routes answer (they need `SERVER_KEY_SHA256`), with these settings.
+    pub zitadel: Option<ZitadelSettings>,
     /// Dialects listed (or, in the local API, implied) but off, with why: logged at init.
     pub off: Vec<(Dialect, &'static str)>,
 }
@@ -92,7 +110,8 @@ impl DialectSettings {
             Dialect::Native => self.native,
             Dialect::Stack => self.stack.is_some(),
             Dialect::ProductFlame => self.productflame.is_some(),
-            Dialect::Supabase | Dialect::Zitadel => false,
+            Dialect::Supabase => self.supabase,
+            Dialect::Zitadel => self.zitadel.is_some(),
         }
     }
 
@@ -118,15 +137,21 @@ impl DialectSettings {
     ) -> Result<Self, ConfigError> {
         let asked: Vec<Dialect> = match (env.get(API_DIALECTS_VAR), env.profile) {
             (Some(list), _) => parse_list(&list)?,
-            (None, Profile::Local { .. }) => {
-                vec![Dialect::Native, Dialect::Stack, Dialect::ProductFlame]
-            }
+            (None, Profile::Local { .. }) => vec![
+                Dialect::Native,
+                Dialect::Stack,
+                Dialect::ProductFlame,
+                Dialect::Supabase,
+                Dialect::Zitadel,
+            ],
             (None, Profile::Lambda) => parse_list(&env.text(API_DIALECTS_VAR))?,
         };
         let mut settings = Self {
             native: false,
             stack: None,
             productflame: None,
+            supabase: false,
+            zitadel: None,
             off: Vec::new(),
         };
         for dialect in asked {
@@ -152,9 +177,21 @@ impl DialectSettings {
                         "DEFAULT_CALLBACK_URL is not set (its mails link there: the body names no callback)",
                     )),
                 },
-                Dialect::Supabase | Dialect::Zitadel => settings
-                    .off
-                    .push((dialect, "this dialect is not built yet (issue 12)")),
+                // The local profile always has a default callback (its own reset page).
+                Dialect::Supabase => match (env.get("DEFAULT_CALLBACK_URL"), env.profile) {
+                    (Some(_), _) | (None, Profile::Local { .. }) => settings.supabase = true,
+                    (None, Profile::Lambda) => settings.off.push((
+                        dialect,
+                        "DEFAULT_CALLBACK_URL is not set (its path is the reset page callback_origin's links go to)",
+                    )),
+                },
+                Dialect::Zitadel => match env.get("SERVER_KEY_SHA256") {
+                    Some(_) => settings.zitadel = Some(zitadel_settings(env)?),
+                    None => settings.off.push((
+                        dialect,
+                        "SERVER_KEY_SHA256 is not set (its routes take the server key as bearer)",
+                    )),
+                },
             }
         }
         Ok(settings)
@@ -179,6 +216,24 @@ fn parse_list(list: &str) -> Result<Vec<Dialect>, ConfigError> {
         }
     }
     Ok(out)
+}
+
+/// `ZITADEL_ORG_ID`, if set: letters, digits, `-`, `_`, `.` only, so it goes into a link as
+/// it is and cannot move the link off its origin.
+fn zitadel_settings(env: &Env<'_>) -> Result<ZitadelSettings, ConfigError> {
+    let org_id = env.get("ZITADEL_ORG_ID");
+    if let Some(id) = &org_id
+        && (id.chars().count() > MAX_ORG_ID_CHARS
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    {
+        return Err(ConfigError::new(
+            "ZITADEL_ORG_ID",
+            format!("must be at most {MAX_ORG_ID_CHARS} letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    Ok(ZitadelSettings { org_id })
 }
 
 fn stack_settings(env: &Env<'_>) -> Option<StackSettings> {

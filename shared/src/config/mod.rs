@@ -21,6 +21,7 @@ pub use credentials::{
 };
 pub use dialects::{
     API_DIALECTS_VAR, Dialect, DialectSettings, ProductFlameSettings, StackSettings,
+    ZitadelSettings,
 };
 pub use observe::ObserveSettings;
 pub use sections::{

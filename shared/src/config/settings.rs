@@ -90,6 +90,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("API_DIALECTS", Some("native")),
     Setting::new("STACK_PROJECT_ID", None),
     Setting::new("STACK_PUBLISHABLE_CLIENT_KEYS", None),
+    Setting::new("ZITADEL_ORG_ID", None),
 ];
 
 /// The default of `name` in [`SETTINGS`].

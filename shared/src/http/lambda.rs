@@ -47,7 +47,8 @@ pub async fn handle_v2_event(
     event: ApiGatewayV2httpRequest,
 ) -> ApiGatewayV2httpResponse {
     // The dialect is the route's: each dialect's path is routed to the function of its use case.
-    let route = super::dialect::lambda_route(op, event.raw_path.as_deref().unwrap_or_default());
+    let path = event.raw_path.unwrap_or_default();
+    let route = super::dialect::lambda_route(op, &path);
     let http = &event.request_context.http;
     let client_ip = http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
     let method = http.method.clone();
@@ -61,6 +62,7 @@ pub async fn handle_v2_event(
     };
     let request = ApiRequest {
         method,
+        path,
         headers: event.headers,
         body,
         client_ip,
@@ -95,10 +97,12 @@ pub async fn handle_event(
     event: Request,
 ) -> Result<Response<Body>, Error> {
     let client_ip = source_ip(&event);
-    let route = super::dialect::lambda_route(op, event.uri().path());
+    let path = event.uri().path().to_owned();
+    let route = super::dialect::lambda_route(op, &path);
     let (parts, body) = event.into_parts();
     let request = ApiRequest {
         method: parts.method,
+        path,
         headers: parts.headers,
         body: bytes::Bytes::copy_from_slice(body.as_ref()),
         client_ip,

@@ -44,6 +44,9 @@ pub const REQUEST_ACCEPTED_MESSAGE: &str =
 pub struct ApiRequest {
     /// HTTP method.
     pub method: Method,
+    /// The path as received (still percent-encoded): the routes with path parameters
+    /// (Zitadel's `/v2/users/{userId}/...`) read them from it.
+    pub path: String,
     /// Headers (names lowercase).
     pub headers: HeaderMap,
     /// Raw body, already base64-decoded if the event said so.
@@ -79,6 +82,11 @@ pub async fn handle_route(
         },
         Dialect::ProductFlame => match &dialects.productflame {
             Some(settings) => dialect::productflame::handle(service, settings, req).await,
+            None => ApiError::NotFound.into_response(),
+        },
+        Dialect::Supabase if dialects.supabase => dialect::supabase::handle(service, req).await,
+        Dialect::Zitadel => match &dialects.zitadel {
+            Some(settings) => dialect::zitadel::handle(service, settings, route.op, req).await,
             None => ApiError::NotFound.into_response(),
         },
         _ => ApiError::NotFound.into_response(),

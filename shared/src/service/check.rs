@@ -33,6 +33,10 @@ impl ResetService {
         match proof {
             Proof::Link(code) => self.check(code, client_ip).await,
             Proof::Short { email, otp } => self.check_short(&email, otp, client_ip).await,
+            Proof::ShortOf { user, otp } => match self.ports.users.by_id(&user).await? {
+                Some(account) => self.check_short(&account.email, Some(otp), client_ip).await,
+                None => Ok(CheckOutcome::Invalid),
+            },
         }
     }
 

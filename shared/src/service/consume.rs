@@ -3,7 +3,7 @@
 use super::{ClientIp, Operation, Proof, ResetService, ServiceError, rfc3339};
 use crate::breach::BreachError;
 use crate::clock::EpochSecs;
-use crate::domain::{EmailAddress, Locale, NewPassword, ResetCode, ShortCode, User};
+use crate::domain::{EmailAddress, Locale, NewPassword, ResetCode, ShortCode, User, UserId};
 use crate::events::EventKind;
 use crate::hashing;
 use crate::logging::error_chain;
@@ -37,13 +37,46 @@ impl ResetService {
     /// and before the transaction, so the code stays valid.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
+        self.consume_inner(cmd, None).await
+    }
+
+    /// [`ResetService::consume`] for a caller that names whose code it must be (Zitadel's
+    /// `/v2/users/{userId}/password`, server callers): a code of another user is refused as
+    /// invalid, before any write, so it stays valid for its owner. Every other rule is
+    /// `consume`'s own.
+    #[tracing::instrument(name = "consume", skip_all)]
+    pub async fn consume_for_user(
+        &self,
+        cmd: ConsumeReset,
+        owner: &UserId,
+    ) -> Result<(), ServiceError> {
+        self.consume_inner(cmd, Some(owner)).await
+    }
+
+    async fn consume_inner(
+        &self,
+        cmd: ConsumeReset,
+        owner: Option<&UserId>,
+    ) -> Result<(), ServiceError> {
         let (token, key, slots, user) = match &cmd.code {
             Proof::Link(code) => self.spendable_by_link(code.as_ref(), &cmd).await?,
             Proof::Short { email, otp } => {
                 self.spendable_by_short_code(email, otp.as_ref(), &cmd)
                     .await?
             }
+            // One more round trip first: the account's stored address names the slots.
+            Proof::ShortOf { user, otp } => match self.ports.users.by_id(user).await? {
+                Some(account) => {
+                    self.spendable_by_short_code(&account.email, Some(otp), &cmd)
+                        .await?
+                }
+                None => return Err(ServiceError::InvalidCode),
+            },
         };
+        if owner.is_some_and(|owner| *owner != token.user_id) {
+            tracing::warn!("reset code presented for another user than its own; refused");
+            return Err(ServiceError::InvalidCode);
+        }
         let Some(user) = user.filter(|u| token.is_bound_to(u, key)) else {
             tracing::warn!(
                 "reset code for an account that is gone, disabled, or changed since it was issued"

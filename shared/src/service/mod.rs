@@ -161,7 +161,9 @@ impl ResetService {
         &self.config
     }
 
-    fn now(&self) -> EpochSecs {
+    /// Now, on the service's clock: what the edge stamps a dialect's answer with (Zitadel's
+    /// `changeDate`), so tests on a fixed clock see fixed answers.
+    pub fn now(&self) -> EpochSecs {
         self.ports.clock.now_secs()
     }
 

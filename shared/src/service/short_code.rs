@@ -24,6 +24,14 @@ pub enum Proof {
         /// The digits.
         otp: Option<ShortCode>,
     },
+    /// A short code presented for a user named by id (Zitadel's `verificationCode` on
+    /// `/v2/users/{userId}/password`): looked up under the address stored on that account.
+    ShortOf {
+        /// Whose account.
+        user: crate::domain::UserId,
+        /// The digits.
+        otp: ShortCode,
+    },
 }
 
 impl From<Option<crate::domain::ResetCode>> for Proof {

@@ -1,9 +1,11 @@
-//! The dialects' routes in the templates (issue 12): each Stack Auth path is an HTTP API route of
-//! the function that runs its use case, with that use case's throttling, and the Lambda edge
-//! answers it in Stack's dialect on that function.
+//! The dialects' routes in the templates (issue 12): each Stack Auth, Supabase-style and
+//! Zitadel v2 path is an HTTP API route of the function that runs its use case, with that use
+//! case's throttling, and the Lambda edge answers it in its dialect on that function.
 
 use serde_json::Value;
 use shared::http::dialect::stack::{CHECK_CODE_PATH, RESET_PATH, SEND_RESET_CODE_PATH};
+use shared::http::dialect::supabase::SEND_PASSWORD_RESET_PATH;
+use shared::http::dialect::zitadel::{PASSWORD_RESET_ROUTE, PASSWORD_ROUTE};
 use shared::http::dialect::{Dialect, Route, lambda_route};
 use shared::service::Operation;
 
@@ -13,6 +15,32 @@ const STACK_ROUTES: [(&str, &str, Operation); 3] = [
     (SEND_RESET_CODE_PATH, "RequestFunction", Operation::Request),
     (CHECK_CODE_PATH, "CheckFunction", Operation::Check),
     (RESET_PATH, "ConsumeFunction", Operation::Consume),
+];
+
+/// The Supabase-style and Zitadel routes as API Gateway writes them, their function, their use
+/// case, their dialect and a path a client sends.
+const OTHER_ROUTES: [(&str, &str, Operation, Dialect, &str); 3] = [
+    (
+        SEND_PASSWORD_RESET_PATH,
+        "RequestFunction",
+        Operation::Request,
+        Dialect::Supabase,
+        SEND_PASSWORD_RESET_PATH,
+    ),
+    (
+        PASSWORD_RESET_ROUTE,
+        "RequestFunction",
+        Operation::Request,
+        Dialect::Zitadel,
+        "/v2/users/user-ada/password_reset",
+    ),
+    (
+        PASSWORD_ROUTE,
+        "ConsumeFunction",
+        Operation::Consume,
+        Dialect::Zitadel,
+        "/v2/users/user-ada/password",
+    ),
 ];
 
 /// The functions of template.yaml that have a `POST path` HttpApi event.
@@ -72,6 +100,33 @@ fn template_yaml_routes_each_stack_auth_path_to_the_function_of_its_operation() 
 }
 
 #[test]
+fn template_yaml_routes_the_supabase_and_zitadel_paths_to_the_function_of_their_operation() {
+    let t = load(&repo().join("template.yaml"));
+    let route_settings = &resources(&t)["HttpApi"]["Properties"]["RouteSettings"];
+    for (path, function, op, dialect, sent) in OTHER_ROUTES {
+        assert_eq!(
+            sam_functions_routing(&t, path),
+            [function],
+            "POST {path} goes to {function} alone"
+        );
+        assert!(
+            route_settings.get(format!("POST {path}")).is_some(),
+            "POST {path} has its own throttling"
+        );
+        assert_eq!(
+            lambda_route(op, sent),
+            Route { dialect, op },
+            "{function} answers {sent} in its dialect"
+        );
+    }
+    // A Zitadel path that reached another function is that function's native route.
+    assert_eq!(
+        lambda_route(Operation::Request, "/v2/users/u/password"),
+        Route::native(Operation::Request)
+    );
+}
+
+#[test]
 fn template_yaml_lets_browsers_send_the_stack_headers() {
     let t = load(&repo().join("template.yaml"));
     let cors = resources(&t)["HttpApi"]["Properties"]["CorsConfiguration"].to_string();
@@ -81,13 +136,21 @@ fn template_yaml_lets_browsers_send_the_stack_headers() {
 }
 
 #[test]
-fn cdk_synth_routes_each_stack_auth_path_to_the_function_of_its_operation() {
+fn cdk_synth_routes_each_dialect_path_to_the_function_of_its_operation() {
     let Some(t) = synthesized("CDK_TEMPLATE") else {
         eprintln!("CDK_TEMPLATE unset: scripts/test.d/20-deploy runs this against the synth");
         return;
     };
     let res = resources(&t);
-    for (path, function, _) in STACK_ROUTES {
+    let paths = STACK_ROUTES
+        .iter()
+        .map(|(path, function, _)| (*path, *function))
+        .chain(
+            OTHER_ROUTES
+                .iter()
+                .map(|(path, function, ..)| (*path, *function)),
+        );
+    for (path, function) in paths {
         let route = res
             .values()
             .find(|r| {

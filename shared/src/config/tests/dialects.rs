@@ -147,3 +147,52 @@ fn productflame_without_a_server_key_or_a_default_callback_is_off_and_says_why()
     let local = cfg(Profile::Local { port: 3000 }, &[SERVER_KEY_SHA256]).unwrap();
     assert!(local.dialects.is_on(Dialect::ProductFlame));
 }
+
+#[test]
+fn supabase_needs_a_default_callback_and_zitadel_the_server_key_or_they_are_off_and_say_why() {
+    let list = ("API_DIALECTS", "native,supabase,zitadel");
+    let c = cfg(Profile::Lambda, &with(&[list])).unwrap();
+    assert!(!c.dialects.is_on(Dialect::Supabase));
+    assert!(!c.dialects.is_on(Dialect::Zitadel));
+    let why = |d: Dialect| c.dialects.off.iter().find(|(x, _)| *x == d).unwrap().1;
+    assert!(why(Dialect::Supabase).contains("DEFAULT_CALLBACK_URL"));
+    assert!(why(Dialect::Zitadel).contains("SERVER_KEY_SHA256"));
+
+    let c = cfg(
+        Profile::Lambda,
+        &with(&[
+            list,
+            SERVER_KEY_SHA256,
+            ("ALLOWED_CALLBACK_ORIGINS", "https://app.example.com"),
+            ("DEFAULT_CALLBACK_URL", "https://app.example.com/reset"),
+            ("ZITADEL_ORG_ID", "69629023906488334"),
+        ]),
+    )
+    .unwrap();
+    assert!(c.dialects.is_on(Dialect::Supabase));
+    let zitadel = c.dialects.zitadel.as_ref().expect("zitadel is on");
+    assert_eq!(zitadel.org_id.as_deref(), Some("69629023906488334"));
+    assert!(c.dialects.off.is_empty());
+}
+
+#[test]
+fn the_local_api_serves_supabase_and_with_a_server_key_zitadel() {
+    let c = cfg(Profile::Local { port: 3000 }, &[SERVER_KEY_SHA256]).unwrap();
+    assert!(c.dialects.is_on(Dialect::Supabase), "the local reset page");
+    assert!(c.dialects.is_on(Dialect::Zitadel));
+    assert_eq!(c.dialects.zitadel.as_ref().unwrap().org_id, None);
+}
+
+#[test]
+fn a_zitadel_org_id_that_could_change_a_link_is_refused_at_init() {
+    let long: &'static str = Box::leak("1".repeat(65).into_boxed_str());
+    for bad in ["org/1", "org?x", "a b", "ü", long] {
+        let vars = with(&[
+            ("API_DIALECTS", "zitadel"),
+            SERVER_KEY_SHA256,
+            ("ZITADEL_ORG_ID", bad),
+        ]);
+        let e = cfg(Profile::Lambda, &vars).unwrap_err();
+        assert_eq!(e.var, "ZITADEL_ORG_ID", "{bad}");
+    }
+}

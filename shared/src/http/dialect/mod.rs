@@ -4,6 +4,8 @@
 
 pub mod productflame;
 pub mod stack;
+pub mod supabase;
+pub mod zitadel;
 
 pub use crate::config::Dialect;
 use crate::service::Operation;
@@ -29,19 +31,13 @@ impl Route {
 
 /// Every route of every dialect, by path (a trailing `/` ignored); `None` for no route.
 pub fn route(path: &str) -> Option<Route> {
-    super::route(path).map(Route::native).or_else(|| {
-        stack::route(path)
-            .map(|op| Route {
-                dialect: Dialect::Stack,
-                op,
-            })
-            .or_else(|| {
-                productflame::route(path).map(|op| Route {
-                    dialect: Dialect::ProductFlame,
-                    op,
-                })
-            })
-    })
+    let dialect = |dialect: Dialect| move |op| Route { dialect, op };
+    super::route(path)
+        .map(Route::native)
+        .or_else(|| stack::route(path).map(dialect(Dialect::Stack)))
+        .or_else(|| productflame::route(path).map(dialect(Dialect::ProductFlame)))
+        .or_else(|| supabase::route(path).map(dialect(Dialect::Supabase)))
+        .or_else(|| zitadel::route(path).map(dialect(Dialect::Zitadel)))
 }
 
 /// The route a Lambda function answers for `path`: a dialect's route when the path is one of
