@@ -150,6 +150,7 @@ export class PasswordResetStack extends cdk.Stack {
       SES_MAX_ATTEMPTS: '2',
       MIN_REQUEST_RESPONSE_MS: String(s.minRequestResponseMs),
       USERS_ENABLED_ATTRIBUTE: s.usersEnabledAttribute,
+      USERS_ORG_ATTRIBUTE: s.usersOrgAttribute,
       USERS_SESSION_VERSION_ATTRIBUTE: s.usersSessionVersionAttribute,
       EVENT_BUS_NAME: s.eventBusName,
       EVENT_SOURCE: s.eventSource,
@@ -286,13 +287,15 @@ export class PasswordResetStack extends cdk.Stack {
     // dynamodb:Attributes counts a condition's attributes too, so the update lists them.
     const readable = [s.usersKeyAttribute, s.usersEmailAttribute, s.usersPasswordChangedAttribute];
     if (s.usersEnabledAttribute) readable.push(s.usersEnabledAttribute);
+    // Reads also project the organisation when configured; the password write never names it.
+    const projected = s.usersOrgAttribute ? [...readable, s.usersOrgAttribute] : readable;
     const readUser = (sid: string, actions: string[], resources: string[]) =>
       new iam.PolicyStatement({
         sid,
         actions: actions.map((a) => `dynamodb:${a}`),
         resources,
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': readable },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': projected },
           StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
         },
       });

@@ -61,6 +61,8 @@ export interface Settings {
   readonly usersPasswordChangedAttribute: string;
   /** Empty: every account may be reset. */
   readonly usersEnabledAttribute: string;
+  /** The account's organisation (Zitadel's {{.OrgID}}, resourceOwner); '' = not read. */
+  readonly usersOrgAttribute: string;
   /** Number attribute consume adds 1 to with the password; empty: not written. */
   readonly usersSessionVersionAttribute: string;
   /** EventBridge bus name for the reset events; empty: no events. */
@@ -142,6 +144,7 @@ export const DEFAULTS: Omit<Settings, 'allowedCallbackOrigins' | 'mailFrom'> = {
   usersPasswordAttribute: 'password_hash',
   usersPasswordChangedAttribute: 'password_changed_at',
   usersEnabledAttribute: '',
+  usersOrgAttribute: '',
   usersSessionVersionAttribute: '',
   eventBusName: '',
   eventSource: 'password-reset',
@@ -289,6 +292,7 @@ export function settingsFromContext(node: Node): Settings {
     usersPasswordAttribute: str('usersPasswordAttribute', DEFAULTS.usersPasswordAttribute),
     usersPasswordChangedAttribute: str('usersPasswordChangedAttribute', DEFAULTS.usersPasswordChangedAttribute),
     usersEnabledAttribute: str('usersEnabledAttribute', DEFAULTS.usersEnabledAttribute),
+    usersOrgAttribute: str('usersOrgAttribute', DEFAULTS.usersOrgAttribute),
     usersSessionVersionAttribute: str('usersSessionVersionAttribute', DEFAULTS.usersSessionVersionAttribute),
     eventBusName: pattern('eventBusName', DEFAULTS.eventBusName, /^[A-Za-z0-9._/-]{0,256}$/, 'an EventBridge bus name'),
     eventSource: pattern('eventSource', DEFAULTS.eventSource, /^(?!aws\.)[A-Za-z0-9._/-]{1,256}$/, 'a source not starting with aws.'),

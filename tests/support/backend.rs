@@ -47,6 +47,8 @@ pub trait Backend: Send + Sync + Sized + 'static {
         password_changed_at: Option<EpochSecs>,
         enabled: Option<bool>,
     );
+    /// Sets the user's organisation attribute (`USERS_ORG_ATTRIBUTE`, which must be set).
+    async fn set_user_org(&self, id: &str, org: &str);
     /// The user's stored password hash.
     async fn password_hash(&self, id: &str) -> Option<String>;
     /// The user's stored `password_changed_at`.
@@ -105,6 +107,10 @@ impl Backend for Memory {
             password_changed_at,
             enabled,
         );
+    }
+
+    async fn set_user_org(&self, id: &str, org: &str) {
+        self.store.set_user_org(&user_id(id), Some(org.to_owned()));
     }
 
     async fn password_hash(&self, id: &str) -> Option<String> {
@@ -268,6 +274,24 @@ impl Backend for Dynamo {
             .send()
             .await
             .expect("delete the user item");
+    }
+
+    async fn set_user_org(&self, id: &str, org: &str) {
+        let users = &self.config.store.users;
+        let attribute = users
+            .org_attribute
+            .as_ref()
+            .expect("USERS_ORG_ATTRIBUTE is configured");
+        self.client
+            .update_item()
+            .table_name(&users.table)
+            .key(&users.key_attribute, AttributeValue::S(id.to_owned()))
+            .update_expression("SET #org = :org")
+            .expression_attribute_names("#org", attribute)
+            .expression_attribute_values(":org", AttributeValue::S(org.to_owned()))
+            .send()
+            .await
+            .expect("set the user's organisation");
     }
 
     async fn password_hash(&self, id: &str) -> Option<String> {

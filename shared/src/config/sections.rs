@@ -252,6 +252,7 @@ impl StoreSettings {
                 password_changed_attribute: env.text("USERS_PASSWORD_CHANGED_ATTRIBUTE"),
                 enabled_attribute: env.get("USERS_ENABLED_ATTRIBUTE"),
                 session_version_attribute: env.get("USERS_SESSION_VERSION_ATTRIBUTE"),
+                org_attribute: env.get("USERS_ORG_ATTRIBUTE"),
             },
             timeouts: SdkTimeouts::read(env, SdkTimeouts::DYNAMODB)?,
         })
@@ -279,6 +280,9 @@ pub struct UsersTable {
     /// Number attribute the consume transaction increments (`ADD 1`) with the password, so an
     /// app whose sessions carry it can reject every older one; `None`: not written.
     pub session_version_attribute: Option<String>,
+    /// String attribute naming the account's organisation (Zitadel's `{{.OrgID}}` and
+    /// `resourceOwner`, before `ZITADEL_ORG_ID`); `None`: not read.
+    pub org_attribute: Option<String>,
 }
 
 /// What the mails say and who sends them.

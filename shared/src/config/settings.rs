@@ -52,6 +52,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     Setting::new("USERS_ENABLED_ATTRIBUTE", None),
     Setting::new("USERS_SESSION_VERSION_ATTRIBUTE", None),
+    Setting::new("USERS_ORG_ATTRIBUTE", None),
     Setting::new("MAIL_FROM", Some("no-reply@example.com")),
     Setting::new("MAIL_REPLY_TO", None),
     Setting::new("MAIL_TEMPLATE_DIR", None),

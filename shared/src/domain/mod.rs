@@ -116,6 +116,9 @@ pub struct User {
     /// The users table's password-change attribute (epoch seconds) as read; `None` when the
     /// item has none. The app must change it whenever it sets a password itself.
     pub password_changed_at: Option<EpochSecs>,
+    /// The users table's organisation attribute (`USERS_ORG_ATTRIBUTE`) as read: Zitadel's
+    /// `{{.OrgID}}` and `resourceOwner`. `None` when not configured or absent.
+    pub org_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -219,6 +219,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::WeakPassword(e) => Self::field("password", e.to_string()),
             ServiceError::BreachedPassword => Self::field("password", BREACHED_PASSWORD_MESSAGE),
             ServiceError::CaptchaRefused => Self::field("captcha_token", CAPTCHA_REFUSED_MESSAGE),
+            ServiceError::LinkTemplate(e) => Self::field("url_template", e.to_string()),
             // Logged where they happened (service::consume, service::captcha).
             ServiceError::BreachCheckUnavailable | ServiceError::CaptchaUnavailable => {
                 Self::ServiceUnavailable {

@@ -37,27 +37,28 @@ impl ResetService {
     /// and before the transaction, so the code stays valid.
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume(&self, cmd: ConsumeReset) -> Result<(), ServiceError> {
-        self.consume_inner(cmd, None).await
+        self.consume_inner(cmd, None).await.map(|_| ())
     }
 
     /// [`ResetService::consume`] for a caller that names whose code it must be (Zitadel's
     /// `/v2/users/{userId}/password`, server callers): a code of another user is refused as
     /// invalid, before any write, so it stays valid for its owner. Every other rule is
-    /// `consume`'s own.
+    /// `consume`'s own. Answers the user's organisation attribute (`USERS_ORG_ATTRIBUTE`).
     #[tracing::instrument(name = "consume", skip_all)]
     pub async fn consume_for_user(
         &self,
         cmd: ConsumeReset,
         owner: &UserId,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<String>, ServiceError> {
         self.consume_inner(cmd, Some(owner)).await
     }
 
+    /// The consume; answers the user's organisation attribute, if any.
     async fn consume_inner(
         &self,
         cmd: ConsumeReset,
         owner: Option<&UserId>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<String>, ServiceError> {
         let (token, key, slots, user) = match &cmd.code {
             Proof::Link(code) => self.spendable_by_link(code.as_ref(), &cmd).await?,
             Proof::Short { email, otp } => {
@@ -118,7 +119,7 @@ impl ResetService {
             self.publish(completed, None),
             self.notify_changed(&cmd.locale, &user, now)
         );
-        Ok(())
+        Ok(user.org_id)
     }
 
     /// The "your password was changed" mail, if configured. The password is changed either

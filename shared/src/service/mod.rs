@@ -124,6 +124,10 @@ pub enum ServiceError {
     /// The CAPTCHA provider did not answer in time or failed.
     #[error("CAPTCHA provider unavailable")]
     CaptchaUnavailable,
+    /// Server callers only: the link template cannot be filled for this user (its
+    /// `{{.OrgID}}` has no value). Nothing is written.
+    #[error("url_template: {0}")]
+    LinkTemplate(crate::domain::CallbackError),
 }
 
 /// The ports a [`ResetService`] runs on.

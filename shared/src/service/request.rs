@@ -109,6 +109,8 @@ pub struct Issued {
     pub expires_at: EpochSecs,
     /// Whose code.
     pub user_id: UserId,
+    /// The user's organisation attribute (`USERS_ORG_ATTRIBUTE`), if any.
+    pub org_id: Option<String>,
 }
 
 impl ResetService {
@@ -185,6 +187,15 @@ impl ResetService {
         if user.is_none() && cmd.caller == Caller::Server && !cmd.opaque {
             return Err(ServiceError::UserNotFound);
         }
+        // A link template that cannot be filled for this user is refused before anything is
+        // written (server callers only: the public cannot send a template).
+        if let (LinkTarget::Template(t), Some(u)) = (&cmd.link, &user)
+            && cmd.send_email
+            && self.config.policy.method.link()
+        {
+            t.org_for(u.org_id.as_deref())
+                .map_err(ServiceError::LinkTemplate)?;
+        }
 
         let expires_at = now + self.config.policy.token_ttl;
         let code = user.as_ref().map(|_| ResetCode::generate());
@@ -255,6 +266,7 @@ impl ResetService {
         Ok(Some(Issued {
             code,
             expires_at,
+            org_id: user.org_id,
             user_id: user.id,
         }))
     }
@@ -324,11 +336,14 @@ impl ResetService {
                 CodePlacement::Fragment => cb.with_code_in_fragment(code).to_string(),
             }),
             LinkTarget::CallbackQuery(cb) => Some(cb.with_code(code).to_string()),
-            LinkTarget::Template(t) => Some(t.render(code, &user.id).map_err(|e| {
-                ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
-                    code: format!("url_template: {e}"),
-                })
-            })?),
+            LinkTarget::Template(t) => Some(
+                t.render(code, &user.id, user.org_id.as_deref())
+                    .map_err(|e| {
+                        ServiceError::EmailDeliveryFailed(crate::mail::MailError::Rejected {
+                            code: format!("url_template: {e}"),
+                        })
+                    })?,
+            ),
         };
         let mail = render::reset_mail(
             &self.config.mail,

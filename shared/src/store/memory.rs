@@ -23,6 +23,8 @@ struct UserRow {
     enabled: bool,
     /// The session version (`USERS_SESSION_VERSION_ATTRIBUTE`); `None` until the first reset.
     session_version: Option<u64>,
+    /// The organisation attribute (`USERS_ORG_ATTRIBUTE`).
+    org_id: Option<String>,
 }
 
 impl UserRow {
@@ -31,6 +33,7 @@ impl UserRow {
             id: id.clone(),
             email: self.email.clone(),
             password_changed_at: self.password_changed_at,
+            org_id: self.org_id.clone(),
         })
     }
 }
@@ -90,8 +93,16 @@ impl MemoryStore {
                 password_changed_at: None,
                 enabled: true,
                 session_version: None,
+                org_id: None,
             },
         );
+    }
+
+    /// Sets a user's organisation attribute (`USERS_ORG_ATTRIBUTE`).
+    pub fn set_user_org(&self, id: &UserId, org: Option<String>) {
+        if let Some(row) = self.lock().users.get_mut(id) {
+            row.org_id = org;
+        }
     }
 
     /// Plays the app changing a user's account: a new address, a password it set itself

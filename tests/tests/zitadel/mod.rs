@@ -221,4 +221,5 @@ async fn a_percent_encoded_user_id_names_the_user_it_encodes() {
 }
 
 mod full_reset;
+mod org;
 mod refusals;

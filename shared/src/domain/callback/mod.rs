@@ -37,6 +37,12 @@ pub enum CallbackError {
     /// one we checked.
     #[error("must not contain whitespace, control characters or backslashes")]
     UnsafeCharacter,
+    /// The template uses `{{.OrgID}}` and neither the user's organisation attribute
+    /// (`USERS_ORG_ATTRIBUTE`) nor a default (`ZITADEL_ORG_ID`) gives it a value.
+    #[error(
+        "uses {{{{.OrgID}}}}, and the user has no organisation (USERS_ORG_ATTRIBUTE) and no ZITADEL_ORG_ID is configured"
+    )]
+    MissingOrg,
 }
 
 /// Why an `ALLOWED_CALLBACK_ORIGINS` entry was refused (the entry is configuration, not a

@@ -17,11 +17,14 @@ pub struct UrlTemplate {
     raw: String,
     /// The allowed origin the sample rendering landed on (ASCII serialization).
     origin: String,
+    /// `{{.OrgID}}` for a user without an organisation of their own (`ZITADEL_ORG_ID`).
+    default_org: Option<String>,
 }
 
 impl UrlTemplate {
     const CODE: &'static str = "{{.Code}}";
     const USER_ID: &'static str = "{{.UserID}}";
+    const ORG_ID: &'static str = "{{.OrgID}}";
 
     /// Checks the template by rendering it with sample values: the placeholders may only sit
     /// where they cannot change the origin, because the result must stay on an allowed origin
@@ -39,30 +42,61 @@ impl UrlTemplate {
         if !raw.contains(Self::CODE) {
             return Err(CallbackError::MissingCodePlaceholder);
         }
-        let fill = |code: &str, user_id: &str| Self::fill(raw, code, user_id);
-        let url = parse_allowed(&fill("sample-code", "sample-user"), allowed)?;
+        let fill = |code: &str, user_id: &str, org: &str| Self::fill(raw, code, user_id, org);
+        let url = parse_allowed(&fill("sample-code", "sample-user", "sample-org"), allowed)?;
         // A placeholder in the host would let the value pick the origin.
-        let probe_url = parse_allowed(&fill("probe-a", "probe-b"), allowed)?;
+        let probe_url = parse_allowed(&fill("probe-a", "probe-b", "probe-c"), allowed)?;
         if probe_url.origin() != url.origin() {
             return Err(CallbackError::OriginNotAllowed);
         }
         Ok(Self {
             raw: raw.to_owned(),
             origin: url.origin().ascii_serialization(),
+            default_org: None,
         })
     }
 
-    fn fill(raw: &str, code: &str, user_id: &str) -> String {
+    /// The organisation `{{.OrgID}}` takes for a user who has none of their own.
+    pub fn with_default_org(mut self, org: Option<String>) -> Self {
+        self.default_org = org;
+        self
+    }
+
+    /// Whether the template has an `{{.OrgID}}` to fill.
+    pub fn needs_org(&self) -> bool {
+        self.raw.contains(Self::ORG_ID)
+    }
+
+    /// The value `{{.OrgID}}` takes for a user whose organisation attribute is `user_org`:
+    /// theirs, else the default; `Err` when the template needs one and there is none.
+    pub fn org_for<'a>(&'a self, user_org: Option<&'a str>) -> Result<&'a str, CallbackError> {
+        match user_org.or(self.default_org.as_deref()) {
+            Some(org) => Ok(org),
+            None if self.needs_org() => Err(CallbackError::MissingOrg),
+            None => Ok(""),
+        }
+    }
+
+    fn fill(raw: &str, code: &str, user_id: &str, org: &str) -> String {
         raw.replace(Self::CODE, &encode(code))
             .replace(Self::USER_ID, &encode(user_id))
+            .replace(Self::ORG_ID, &encode(org))
     }
 
     /// The link for a code and user: placeholders replaced by the percent-encoded values, the
     /// result parsed again, re-checked (scheme, no credentials, the template's allowed origin)
     /// and re-serialised. `Err` means the values moved the link off its origin, which the
     /// checks in [`UrlTemplate::parse`] are meant to make impossible: no mail is sent then.
-    pub fn render(&self, code: &ResetCode, user_id: &UserId) -> Result<String, CallbackError> {
-        let url = Url::parse(&Self::fill(&self.raw, code.expose(), user_id.as_str()))
+    ///
+    /// `user_org` is the user's organisation attribute (`USERS_ORG_ATTRIBUTE`), if any.
+    pub fn render(
+        &self,
+        code: &ResetCode,
+        user_id: &UserId,
+        user_org: Option<&str>,
+    ) -> Result<String, CallbackError> {
+        let org = self.org_for(user_org)?;
+        let url = Url::parse(&Self::fill(&self.raw, code.expose(), user_id.as_str(), org))
             .map_err(|_| CallbackError::NotAbsolute)?;
         check_scheme(&url)?;
         if !url.username().is_empty() || url.password().is_some() {
@@ -81,6 +115,7 @@ impl UrlTemplate {
         Self {
             raw: raw.to_owned(),
             origin: origin.to_owned(),
+            default_org: None,
         }
     }
 }

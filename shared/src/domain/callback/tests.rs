@@ -88,7 +88,7 @@ fn templates_encode_their_values_and_stay_on_an_allowed_origin() {
     .unwrap();
     let code = ResetCode::generate();
     let user = UserId::parse("a/b?c=d&e f").unwrap();
-    let rendered = t.render(&code, &user).unwrap();
+    let rendered = t.render(&code, &user, None).unwrap();
     assert_eq!(
         rendered,
         format!(
@@ -152,7 +152,7 @@ fn a_rendered_template_is_the_reserialised_url_on_its_origin() {
     let code = ResetCode::generate();
     let user = UserId::parse("u").unwrap();
     assert_eq!(
-        t.render(&code, &user).unwrap(),
+        t.render(&code, &user, None).unwrap(),
         format!("https://app.example.com/a/reset?c={}#frag", code.expose())
     );
 }
@@ -166,7 +166,7 @@ fn rendering_refuses_a_link_that_left_the_templates_origin() {
         "https://app.example.com",
     );
     assert_eq!(
-        off_origin.render(&code, &user),
+        off_origin.render(&code, &user, None),
         Err(CallbackError::OriginNotAllowed)
     );
     let credentials = UrlTemplate::unchecked(
@@ -174,7 +174,7 @@ fn rendering_refuses_a_link_that_left_the_templates_origin() {
         "https://app.example.com",
     );
     assert_eq!(
-        credentials.render(&code, &user),
+        credentials.render(&code, &user, None),
         Err(CallbackError::Credentials)
     );
     let insecure = UrlTemplate::unchecked(
@@ -182,7 +182,7 @@ fn rendering_refuses_a_link_that_left_the_templates_origin() {
         "http://app.example.com",
     );
     assert_eq!(
-        insecure.render(&code, &user),
+        insecure.render(&code, &user, None),
         Err(CallbackError::InsecureScheme)
     );
 }
@@ -300,7 +300,7 @@ fn accepted_templates_render_on_an_allowed_origin_and_both_branches_are_reached(
                     !s.chars()
                         .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
                 );
-                let rendered = t.render(&ResetCode::generate(), &user).unwrap();
+                let rendered = t.render(&ResetCode::generate(), &user, None).unwrap();
                 let url = Url::parse(&rendered).unwrap();
                 prop_assert_eq!(url.as_str(), rendered.as_str(), "mailed as re-serialised");
                 prop_assert!(
@@ -330,4 +330,29 @@ proptest! {
     fn callbacks_from_the_grammar_are_accepted(s in valid_callback()) {
         prop_assert!(CallbackUrl::parse(&s, &allowed()).is_ok(), "{:?}", s);
     }
+}
+
+#[test]
+fn org_id_is_the_users_own_then_the_default_and_never_moves_the_link() {
+    let allowed = AllowedOrigins::parse("https://app.example.com").unwrap();
+    let t = UrlTemplate::parse(
+        "https://app.example.com/r?c={{.Code}}&o={{.OrgID}}",
+        &allowed,
+    )
+    .unwrap();
+    let code = ResetCode::generate();
+    let user = UserId::parse("u-1").unwrap();
+    assert!(t.needs_org());
+    assert_eq!(t.render(&code, &user, None), Err(CallbackError::MissingOrg));
+    let t = t.with_default_org(Some("default-org".to_owned()));
+    let link = t.render(&code, &user, None).unwrap();
+    assert!(link.ends_with("&o=default-org"), "{link}");
+    let link = t.render(&code, &user, Some("evil.example/x@y")).unwrap();
+    assert!(
+        link.starts_with("https://app.example.com/r?") && link.ends_with("&o=evil.example%2Fx%40y"),
+        "{link}"
+    );
+    let plain = UrlTemplate::parse("https://app.example.com/r?c={{.Code}}", &allowed).unwrap();
+    assert!(!plain.needs_org());
+    assert!(plain.render(&code, &user, None).is_ok());
 }

@@ -178,11 +178,20 @@ impl DynamoStore {
             tracing::warn!(user_id = %id, "user item's address has surrounding whitespace; ignored");
             return Ok(None);
         }
+        let org_id = self
+            .users
+            .org_attribute
+            .as_ref()
+            .and_then(|attribute| item.get(attribute))
+            .and_then(|v| v.as_s().ok())
+            .filter(|org| !org.is_empty())
+            .cloned();
         match EmailAddress::parse(raw_email) {
             Ok(email) => Ok(Some(User {
                 id,
                 email,
                 password_changed_at,
+                org_id,
             })),
             Err(_) => {
                 tracing::warn!(user_id = %id, "user item holds an address we cannot mail; ignored");
@@ -191,8 +200,8 @@ impl DynamoStore {
         }
     }
 
-    /// What a user read projects: the key, the address, the password-change mark and the
-    /// enabled flag; never the password hash.
+    /// What a user read projects: the key, the address, the password-change mark, the
+    /// enabled flag and the organisation; never the password hash.
     fn user_projection(&self) -> (String, Vec<(&'static str, String)>) {
         let u = &self.users;
         let mut names = vec![
@@ -202,6 +211,9 @@ impl DynamoStore {
         ];
         if let Some(enabled) = &u.enabled_attribute {
             names.push(("#enabled", enabled.clone()));
+        }
+        if let Some(org) = &u.org_attribute {
+            names.push(("#org", org.clone()));
         }
         let projection = names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
         (projection, names)

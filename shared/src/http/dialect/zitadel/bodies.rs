@@ -5,8 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::super::super::{ApiError, FieldErrors, MAX_LISTED_UNKNOWN_FIELDS};
-use super::{ORG_ID_PLACEHOLDER, ZitadelError};
-use crate::config::ZitadelSettings;
+use super::ZitadelError;
 use crate::domain::UserId;
 
 /// Native field -> Zitadel field, for the errors of `password_reset`.
@@ -80,7 +79,6 @@ fn object(v: Value, field: &str) -> Result<Map<String, Value>, ApiError> {
 pub(super) fn password_reset_body(
     mut obj: Map<String, Value>,
     user: &UserId,
-    settings: &ZitadelSettings,
 ) -> Result<Map<String, Value>, ZitadelError> {
     let send_link = take(&mut obj, "sendLink", "send_link")?;
     let return_code = take(&mut obj, "returnCode", "return_code")?;
@@ -130,9 +128,11 @@ pub(super) fn password_reset_body(
             }
             match template {
                 None => {}
+                // `{{.OrgID}}` stays: the use case fills it with the user's organisation
+                // (`USERS_ORG_ATTRIBUTE`), else `ZITADEL_ORG_ID` (the template's default), and
+                // refuses a template it cannot fill before anything is written.
                 Some(Value::String(t)) => {
-                    let filled = fill_org(&t, settings)?;
-                    native.insert("url_template".to_owned(), Value::String(filled));
+                    native.insert("url_template".to_owned(), Value::String(t));
                 }
                 Some(_) => {
                     return Err(ApiError::field("sendLink.urlTemplate", "must be a string").into());
@@ -142,21 +142,6 @@ pub(super) fn password_reset_body(
         (None, None) => {}
     }
     Ok(native)
-}
-
-/// `{{.OrgID}}` filled with `ZITADEL_ORG_ID` (letters, digits, `-_.` only: checked at init);
-/// without it a template using the placeholder is refused rather than filled with nothing.
-fn fill_org(template: &str, settings: &ZitadelSettings) -> Result<String, ApiError> {
-    if !template.contains(ORG_ID_PLACEHOLDER) {
-        return Ok(template.to_owned());
-    }
-    match &settings.org_id {
-        Some(org) => Ok(template.replace(ORG_ID_PLACEHOLDER, org)),
-        None => Err(ApiError::field(
-            "sendLink.urlTemplate",
-            "uses {{.OrgID}}, but no ZITADEL_ORG_ID is configured",
-        )),
-    }
 }
 
 /// `{"newPassword": {"password", "changeRequired"}, "verificationCode"}` -> the native

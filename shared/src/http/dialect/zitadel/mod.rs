@@ -25,7 +25,9 @@ use crate::config::{Dialect, ZitadelSettings};
 use crate::domain::{ShortCode, UserId};
 use crate::invocation::Invocation;
 use crate::metrics::Metric;
-use crate::service::{Caller, ClientIp, Operation, Proof, ResetService, ServiceError, rfc3339};
+use crate::service::{
+    Caller, ClientIp, LinkTarget, Operation, Proof, ResetService, ServiceError, rfc3339,
+};
 use bodies::{CONSUME_NAMES, REQUEST_NAMES, password_body, password_reset_body, rename};
 
 /// `password_reset`'s route, as API Gateway and the docs write it.
@@ -157,20 +159,23 @@ async fn dispatch(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     let config = service.config();
-    let details = || {
+    // `resourceOwner`: the user's organisation (`USERS_ORG_ATTRIBUTE`), else `ZITADEL_ORG_ID`.
+    let details = |user_org: Option<String>| {
         let now = rfc3339(service.now());
         Details {
             sequence: service.now().get().to_string(),
             change_date: now.clone(),
             creation_date: now,
-            resource_owner: settings.org_id.clone().unwrap_or_default(),
+            resource_owner: user_org
+                .or_else(|| settings.org_id.clone())
+                .unwrap_or_default(),
         }
     };
     match op {
         Operation::Request => {
-            let native = password_reset_body(obj, &user, settings)?;
+            let native = password_reset_body(obj, &user)?;
             let return_code = native.contains_key("return_code");
-            let cmd = body::request_command(
+            let mut cmd = body::request_command(
                 native,
                 Caller::Server,
                 &config.links,
@@ -180,13 +185,19 @@ async fn dispatch(
                 ClientIp::Exempt,
             )
             .map_err(|e| rename(e, REQUEST_NAMES))?;
-            let issued = service.request(cmd).await.map_err(failed(service, op))?;
+            if let LinkTarget::Template(t) = cmd.link {
+                cmd.link = LinkTarget::Template(t.with_default_org(settings.org_id.clone()));
+            }
+            let issued = service.request(cmd).await.map_err(|e| match e {
+                ServiceError::LinkTemplate(_) => rename(ApiError::from(e), REQUEST_NAMES),
+                other => failed(service, op)(other),
+            })?;
             let code = issued
                 .as_ref()
                 .filter(|_| return_code)
                 .map(|i| i.code.expose());
             Ok(reply::render(&Answer {
-                details: details(),
+                details: details(issued.as_ref().and_then(|i| i.org_id.clone())),
                 verification_code: code,
             })?)
         }
@@ -213,7 +224,7 @@ async fn dispatch(
                     otp,
                 };
             }
-            service
+            let org = service
                 .consume_for_user(cmd, &user)
                 .await
                 .map_err(|e| match e {
@@ -223,7 +234,7 @@ async fn dispatch(
                     other => failed(service, op)(other),
                 })?;
             Ok(reply::render(&Answer {
-                details: details(),
+                details: details(org),
                 verification_code: None,
             })?)
         }
