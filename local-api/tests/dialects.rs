@@ -3,56 +3,24 @@
 //! the local one), Zitadel as soon as a server key is set; the whole reset through each, ending
 //! with a sign-in on the dev sign-in route.
 
-use std::net::SocketAddr;
+mod support;
 
-use bytes::Bytes;
-use http::{Method, Request};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use local_api::options::SeedUser;
-use local_api::{LocalApi, Options};
-use shared::config::{Config, Profile};
+use local_api::LocalApi;
+use support::ADA;
 
-const ADA: &str = "ada@example.com";
 const SERVER_KEY: &str = "local-dialects-server-key";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 async fn api(server_key: bool) -> LocalApi {
-    let digest: String = Sha256::digest(SERVER_KEY)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
-        "MIN_REQUEST_RESPONSE_MS" => Some("0".into()),
-        "SERVER_KEY_SHA256" if server_key => Some(digest.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let options = Options {
-        users: vec![SeedUser {
-            email: ADA.into(),
-            password: "an old passphrase".into(),
-        }],
-        ..Options::default()
-    };
-    LocalApi::build(&options, config).await.unwrap()
+    let vars = [("SERVER_KEY_SHA256", support::sha256_hex(SERVER_KEY))];
+    support::api_with(if server_key { &vars } else { &[] }).await
 }
 
 async fn post(api: &LocalApi, path: &str, body: Value, bearer: bool) -> (u16, Value) {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("host", "127.0.0.1:3000");
-    if bearer {
-        req = req.header("authorization", format!("Bearer {SERVER_KEY}"));
-    }
-    let req = req.body(Bytes::from(body.to_string())).unwrap();
-    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-    let response = api.respond(req, peer).await;
-    let status = response.status().as_u16();
-    (status, serde_json::from_str(response.body()).unwrap())
+    let key = [("authorization", format!("Bearer {SERVER_KEY}"))];
+    support::post(api, path, if bearer { &key } else { &[] }, &body).await
 }
 
 async fn signs_in(api: &LocalApi, password: &str) -> bool {

@@ -2,56 +2,29 @@
 //! set, next to the native API, through the same router as every other route
 //! (`LocalApi::respond`), and answers 404 on its route without one.
 
-use std::net::SocketAddr;
+mod support;
 
-use bytes::Bytes;
-use http::{Method, Request};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use local_api::options::SeedUser;
-use local_api::{LocalApi, Options};
-use shared::config::{Config, Profile};
+use local_api::LocalApi;
+use support::ADA;
 
-const ADA: &str = "ada@example.com";
 const KEY: &str = "sk_local_productflame";
 
 async fn api(with_key: bool) -> LocalApi {
-    let digest: String = Sha256::digest(KEY.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
-        "MIN_REQUEST_RESPONSE_MS" => Some("0".into()),
-        "SERVER_KEY_SHA256" if with_key => Some(digest.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let options = Options {
-        users: vec![SeedUser {
-            email: ADA.into(),
-            password: "an old passphrase".into(),
-        }],
-        ..Options::default()
-    };
-    LocalApi::build(&options, config).await.unwrap()
+    let vars = [("SERVER_KEY_SHA256", support::sha256_hex(KEY))];
+    support::api_with(if with_key { &vars } else { &[] }).await
 }
 
+/// The raw key is ProductFlame's; the native routes here are called as the public.
 async fn post(api: &LocalApi, path: &str, body: Value) -> (u16, Value) {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("host", "127.0.0.1:3000");
-    // The raw key is ProductFlame's; the native routes here are called as the public.
-    if path == "/v1/auth/reset-password" {
-        req = req.header("authorization", KEY);
-    }
-    let req = req.body(Bytes::from(body.to_string())).unwrap();
-    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-    let response = api.respond(req, peer).await;
-    let status = response.status().as_u16();
-    (status, serde_json::from_str(response.body()).unwrap())
+    let key = [("authorization", KEY.to_owned())];
+    let headers: &[(&str, String)] = if path == "/v1/auth/reset-password" {
+        &key
+    } else {
+        &[]
+    };
+    support::post(api, path, headers, &body).await
 }
 
 #[tokio::test]

@@ -2,50 +2,27 @@
 //! the native API, through the same router as every other route (`LocalApi::respond`), and
 //! answers 404 on its routes without them.
 
-use std::net::SocketAddr;
+mod support;
 
-use bytes::Bytes;
-use http::{Method, Request};
 use serde_json::{Value, json};
 
-use local_api::options::SeedUser;
-use local_api::{LocalApi, Options};
-use shared::config::{Config, Profile};
-
-const ADA: &str = "ada@example.com";
+use local_api::LocalApi;
+use support::ADA;
 
 async fn api(stack: bool) -> LocalApi {
-    let config = Config::from_lookup(Profile::Local { port: 3000 }, |k| match k {
-        "MIN_REQUEST_RESPONSE_MS" => Some("0".into()),
-        "STACK_PROJECT_ID" if stack => Some("local-project".into()),
-        "STACK_PUBLISHABLE_CLIENT_KEYS" if stack => Some("pck_local".into()),
-        _ => None,
-    })
-    .unwrap();
-    let options = Options {
-        users: vec![SeedUser {
-            email: ADA.into(),
-            password: "an old passphrase".into(),
-        }],
-        ..Options::default()
-    };
-    LocalApi::build(&options, config).await.unwrap()
+    let vars = [
+        ("STACK_PROJECT_ID", "local-project".to_owned()),
+        ("STACK_PUBLISHABLE_CLIENT_KEYS", "pck_local".to_owned()),
+    ];
+    support::api_with(if stack { &vars } else { &[] }).await
 }
 
 async fn post(api: &LocalApi, path: &str, body: Value) -> (u16, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("host", "127.0.0.1:3000")
-        .header("x-stack-project-id", "local-project")
-        .header("x-stack-publishable-client-key", "pck_local")
-        .body(Bytes::from(body.to_string()))
-        .unwrap();
-    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-    let response = api.respond(req, peer).await;
-    let status = response.status().as_u16();
-    (status, serde_json::from_str(response.body()).unwrap())
+    let headers = [
+        ("x-stack-project-id", "local-project".to_owned()),
+        ("x-stack-publishable-client-key", "pck_local".to_owned()),
+    ];
+    support::post(api, path, &headers, &body).await
 }
 
 #[tokio::test]
