@@ -75,6 +75,19 @@ async fn setup_with(
     }
 }
 
+/// The link of the one mail moto holds for `stored`, asserting it went to the stored address
+/// only: what every dialect's SES round trip checks first.
+pub(crate) async fn the_one_link_mailed_to(stored: &str) -> String {
+    let sent = mail_to_any_case(stored).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].to,
+        vec![stored.to_owned()],
+        "to the stored address only"
+    );
+    sent[0].link()
+}
+
 /// Mail moto accepted for any spelling of `address`.
 pub(crate) async fn mail_to_any_case(address: &str) -> Vec<SentMail> {
     moto::sent_mail()
