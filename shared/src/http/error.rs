@@ -145,7 +145,9 @@ impl ApiError {
         }
     }
 
-    fn retry_after(&self) -> Option<u64> {
+    /// The seconds a 429 or 503 asks the caller to wait (`Retry-After`): every dialect's
+    /// error shape keeps it.
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after } | Self::ServiceUnavailable { retry_after } => {
                 Some(*retry_after)

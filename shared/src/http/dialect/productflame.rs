@@ -119,10 +119,7 @@ impl ProductFlameError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::Api(
-                ApiError::TooManyRequests { retry_after }
-                | ApiError::ServiceUnavailable { retry_after },
-            ) => Some(*retry_after),
+            Self::Api(e) => e.retry_after(),
             _ => None,
         }
     }

@@ -144,10 +144,7 @@ impl StackError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::Api(
-                ApiError::TooManyRequests { retry_after }
-                | ApiError::ServiceUnavailable { retry_after },
-            ) => Some(*retry_after),
+            Self::Api(e) => e.retry_after(),
             _ => None,
         }
     }
