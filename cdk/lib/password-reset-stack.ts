@@ -323,6 +323,8 @@ export class PasswordResetStack extends cdk.Stack {
       // Init primes the DynamoDB connection with a GetItem on TOKEN#PRIME (shared/src/wiring.rs).
       onReset('PrimeConnection', ['GetItem'], ['TOKEN']),
       onReset('ClaimAndReleaseSlots', ['PutItem', 'DeleteItem'], ['EMAIL', 'TOKEN']),
+      // Short codes: a new code stretches the address's live attempt window to its expiry.
+      ...(s.resetMethod === 'link' ? [] : [onReset('StretchShortCodeWindow', ['UpdateItem'], ['EMAIL'])]),
       readUser('ReadUser', ['GetItem'], [usersTableArn]),
       // by_email: a Query on the email index only, never on the base table.
       ...(hasEmailIndex ? [readUser('FindUserByEmail', ['Query'], [`${usersTableArn}/index/${s.usersEmailIndex}`])] : []),

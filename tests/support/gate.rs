@@ -207,4 +207,15 @@ impl ResetStore for HookedStore {
         (self.hook)(Held::ShortCodeTry).await;
         self.inner.short_code_try(attempt).await
     }
+
+    async fn extend_short_code_window(
+        &self,
+        email_key: &EmailKey,
+        until: EpochSecs,
+        now: EpochSecs,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .extend_short_code_window(email_key, until, now)
+            .await
+    }
 }

@@ -314,6 +314,71 @@ fn short_code_try(email: &str, max: u32, now: shared::clock::EpochSecs) -> Short
     }
 }
 
+async fn a_new_short_code_stretches_the_live_attempt_window_and_never_shortens_or_creates_one<
+    B: Backend,
+>() {
+    let app = app_with_ada::<B>("otp-stretch").await;
+    let store = app.backend.store();
+    let now = app.now();
+    let key = email_key_of(ADA);
+    // No window yet: nothing is created, so the first try still starts a fresh one.
+    store
+        .extend_short_code_window(&key, now.plus_secs(2 * TTL), now)
+        .await
+        .unwrap();
+    for expected in 1..=2 {
+        assert_eq!(
+            store
+                .short_code_try(short_code_try(ADA, 2, now))
+                .await
+                .unwrap(),
+            TryOutcome::Allowed { attempt: expected }
+        );
+    }
+    // The window (ending at now + TTL) is stretched by half a TTL; an earlier end changes
+    // nothing.
+    let stretched = now.plus_secs(TTL + TTL / 2);
+    store
+        .extend_short_code_window(&key, stretched, now)
+        .await
+        .unwrap();
+    store
+        .extend_short_code_window(&key, now.plus_secs(10), now)
+        .await
+        .unwrap();
+    for at in [now.plus_secs(TTL + 1), stretched] {
+        assert_eq!(
+            store
+                .short_code_try(short_code_try(ADA, 2, at))
+                .await
+                .unwrap(),
+            TryOutcome::Exhausted,
+            "the stretched window still holds at {at}"
+        );
+    }
+    assert_eq!(
+        store
+            .short_code_try(short_code_try(ADA, 2, stretched.plus_secs(1)))
+            .await
+            .unwrap(),
+        TryOutcome::Allowed { attempt: 1 },
+        "a new window after the stretched end"
+    );
+    // A window that has ended is not revived.
+    let late = stretched.plus_secs(2 * TTL);
+    store
+        .extend_short_code_window(&key, late.plus_secs(TTL), late)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .short_code_try(short_code_try(ADA, 2, late))
+            .await
+            .unwrap(),
+        TryOutcome::Allowed { attempt: 1 }
+    );
+}
+
 async fn short_code_tries_stop_at_the_maximum_until_their_window_ends<B: Backend>() {
     let app = app_with_ada::<B>("otp-tries").await;
     let store = app.backend.store();
@@ -581,6 +646,7 @@ integration_tests::on_both_stores!(
     a_user_deleted_before_consume_leaves_the_code_unspent,
     consume_adds_one_to_the_session_version_in_the_password_transaction,
     short_code_tries_stop_at_the_maximum_until_their_window_ends,
+    a_new_short_code_stretches_the_live_attempt_window_and_never_shortens_or_creates_one,
     fifty_concurrent_short_code_tries_count_exactly_the_maximum,
     revoking_short_codes_forgets_them_and_keeps_the_links,
     twenty_concurrent_consumes_of_one_short_code_write_the_password_once,

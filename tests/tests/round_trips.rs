@@ -194,7 +194,8 @@ async fn each_operation_stays_within_its_round_trip_budget() {
     )
     .await;
     // Wave 1: the index query (then the user's item, for the state a code is bound to)
-    // alongside the slot read and the IP window; wave 3: the claim.
+    // alongside the slot read and the IP window; wave 3: the claim, and beside it the short
+    // code's stretch of a live attempt window (an UpdateItem that changes nothing here).
     db.expect(
         "known-email request",
         3,
@@ -203,6 +204,7 @@ async fn each_operation_stays_within_its_round_trip_budget() {
             "dynamodb:Query",
             "dynamodb:Query",
             "dynamodb:TransactWriteItems",
+            "dynamodb:UpdateItem",
             "dynamodb:UpdateItem",
         ],
     );

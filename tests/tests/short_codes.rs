@@ -282,6 +282,32 @@ async fn reset_method_code_mails_the_short_code_without_the_link<B: Backend>() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
+async fn a_code_issued_during_a_window_meets_no_fresh_window_while_it_lives<B: Backend>() {
+    let app = TestApp::<B>::with_user("otp-stretch", &[("OTP_MAX_ATTEMPTS", "3")], ADA).await;
+    let first = ask(&app).await.otp.unwrap();
+    // Two wrong tries open a window that would end one TTL from now.
+    for _ in 0..2 {
+        assert_eq!(
+            check_otp(&app, ADA, &wrong(&first)).await["is_valid"],
+            false
+        );
+    }
+    // Half a TTL later a second code is mailed: it lives half a TTL past that window.
+    app.advance(integration_tests::app::TTL / 2);
+    let second = ask(&app).await.otp.unwrap();
+    // Past the window's first end: the third try is still in the same window, and the last.
+    app.advance(integration_tests::app::TTL / 2 + 1);
+    assert_eq!(
+        check_otp(&app, ADA, &wrong(&second)).await["is_valid"],
+        false
+    );
+    assert_eq!(
+        check_otp(&app, ADA, &second).await["is_valid"],
+        false,
+        "no fresh tries for a code that lived through the window"
+    );
+}
+
 integration_tests::on_both_stores!(
     the_mailed_short_code_checks_and_sets_the_password_once,
     the_try_after_the_maximum_fails_even_with_the_right_code_and_the_link_still_works,
@@ -291,4 +317,5 @@ integration_tests::on_both_stores!(
     bad_short_code_bodies_are_structured_400s_that_change_nothing,
     reset_method_link_mails_no_short_code_and_takes_none,
     reset_method_code_mails_the_short_code_without_the_link,
+    a_code_issued_during_a_window_meets_no_fresh_window_while_it_lives,
 );

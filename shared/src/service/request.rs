@@ -220,19 +220,35 @@ impl ResetService {
             Caller::Public => 0,
             Caller::Server => SERVER_SLOT_BASE,
         };
-        let claimed = self
-            .claim_slot(
-                &email_key,
-                base..base + cap,
-                slots,
-                now,
-                expires_at,
-                Issue {
-                    token_for: &token_for,
-                    short_code: otp_hash,
-                },
-            )
-            .await?;
+        // A short code issued during a live attempt window makes the window last until the
+        // code dies, so no code ever meets a fresh window (and fresh tries) while it lives. Run
+        // beside the claim: no round trip of its own; if the claim fails the window is only
+        // longer, never looser.
+        let extend = async {
+            match otp_hash {
+                Some(_) => {
+                    self.ports
+                        .store
+                        .extend_short_code_window(&email_key, expires_at, now)
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let claim = self.claim_slot(
+            &email_key,
+            base..base + cap,
+            slots,
+            now,
+            expires_at,
+            Issue {
+                token_for: &token_for,
+                short_code: otp_hash.clone(),
+            },
+        );
+        let (claimed, extended) = tokio::join!(claim, extend);
+        extended?;
+        let claimed = claimed?;
         let (Some(user), Some(code), Some(token)) = (user, code, claimed) else {
             tracing::info!("reset requested for an address with no account");
             self.count(Metric::UnknownAddress, Operation::Request);

@@ -335,6 +335,21 @@ impl ResetStore for MemoryStore {
             }
         }
     }
+    async fn extend_short_code_window(
+        &self,
+        email_key: &EmailKey,
+        until: EpochSecs,
+        now: EpochSecs,
+    ) -> Result<(), StoreError> {
+        // The DynamoDB adapter's condition under the lock.
+        if let Some((_, end)) = self.lock().attempts.get_mut(email_key)
+            && *end >= now
+            && *end < until
+        {
+            *end = until;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]

@@ -306,6 +306,18 @@ pub trait ResetStore: Send + Sync {
 
     /// Reserves one short-code try atomically; see [`ShortCodeTry`].
     async fn short_code_try(&self, attempt: ShortCodeTry) -> Result<TryOutcome, StoreError>;
+
+    /// Makes the address's live attempt window (if any) last at least `until`: a short code
+    /// issued during a window then dies within it, so no code ever meets a fresh window
+    /// while it lives and every code faces at most `OTP_MAX_ATTEMPTS` tries in its life. One
+    /// conditional write (the window exists, is live at `now` and ends before `until`); no
+    /// window is created, none is shortened.
+    async fn extend_short_code_window(
+        &self,
+        email_key: &EmailKey,
+        until: EpochSecs,
+        now: EpochSecs,
+    ) -> Result<(), StoreError>;
 }
 
 /// The app's users, read-only except through [`ResetStore::change_password`].

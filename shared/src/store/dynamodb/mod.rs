@@ -456,6 +456,34 @@ impl ResetStore for DynamoStore {
         }
         Ok(TryOutcome::Exhausted)
     }
+
+    async fn extend_short_code_window(
+        &self,
+        email_key: &EmailKey,
+        until: EpochSecs,
+        now: EpochSecs,
+    ) -> Result<(), StoreError> {
+        let extended = self
+            .client
+            .update_item()
+            .table_name(&self.reset_table)
+            .set_key(Some(attempts_key(email_key)))
+            .update_expression("SET #exp = :until")
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND #exp >= :now AND #exp < :until"
+            ))
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", at(now))
+            .expression_attribute_values(":until", at(until))
+            .send()
+            .await;
+        match extended {
+            // No live window, or one that already lasts long enough: nothing to do.
+            Ok(_) => Ok(()),
+            Err(e) if e.condition_failed() => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
 }
 
 impl DynamoStore {
